@@ -1,0 +1,139 @@
+package kv_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/outpostdb/outpost/kv"
+	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvtest"
+)
+
+const (
+	bankAccounts = 100
+	bankInitial  = 1000
+)
+
+func acctKey(i int) kvpb.Key { return kvpb.Key(fmt.Sprintf("bank/%03d", i)) }
+
+func encodeBalance(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+func decodeBalance(t testing.TB, b []byte) int64 {
+	if len(b) != 8 {
+		t.Fatalf("bad balance %x", b)
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
+// bankTotal reads every account in one snapshot.
+func bankTotal(ctx context.Context, t testing.TB, db *kv.DB) int64 {
+	var total int64
+	err := db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
+		rows, err := txn.Scan(ctx, kvpb.Key("bank/"), kvpb.Key("bank0"), 0)
+		if err != nil {
+			return err
+		}
+		if len(rows) != bankAccounts {
+			return fmt.Errorf("saw %d accounts", len(rows))
+		}
+		total = 0
+		for _, r := range rows {
+			total += decodeBalance(t, r.Value)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+// TestBank moves money between 100 accounts from 8 workers, mixing reads by
+// point and by scan, while an auditor checks the total at every snapshot.
+func TestBank(t *testing.T) {
+	ctx := context.Background()
+	n := kvtest.Start(t, kvtest.Options{Dir: t.TempDir()})
+	db := n.DB
+	err := db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
+		for i := 0; i < bankAccounts; i++ {
+			if err := txn.Put(ctx, acctKey(i), encodeBalance(bankInitial)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = bankAccounts * bankInitial
+	duration := 3 * time.Second
+	if testing.Short() {
+		duration = time.Second
+	}
+	deadline := time.Now().Add(duration)
+	var transfers, audits atomic.Int64
+	var wg sync.WaitGroup
+	errCh := make(chan error, 16)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, seed))
+			for time.Now().Before(deadline) {
+				from, to := rng.IntN(bankAccounts), rng.IntN(bankAccounts)
+				if from == to {
+					continue
+				}
+				amount := int64(rng.IntN(100))
+				err := db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
+					fb, err := txn.Get(ctx, acctKey(from))
+					if err != nil {
+						return err
+					}
+					tb, err := txn.Get(ctx, acctKey(to))
+					if err != nil {
+						return err
+					}
+					if err := txn.Put(ctx, acctKey(from), encodeBalance(decodeBalance(t, fb)-amount)); err != nil {
+						return err
+					}
+					return txn.Put(ctx, acctKey(to), encodeBalance(decodeBalance(t, tb)+amount))
+				})
+				if err != nil {
+					errCh <- err
+					return
+				}
+				transfers.Add(1)
+			}
+		}(uint64(w))
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			if got := bankTotal(ctx, t, db); got != want {
+				errCh <- fmt.Errorf("audit: total %d, want %d", got, want)
+				return
+			}
+			audits.Add(1)
+		}
+	}()
+	wg.Wait()
+	close(errCh)
+	for err := range errCh {
+		t.Fatal(err)
+	}
+	if got := bankTotal(ctx, t, db); got != want {
+		t.Fatalf("final total %d, want %d", got, want)
+	}
+	if transfers.Load() == 0 || audits.Load() == 0 {
+		t.Fatalf("no progress: %d transfers, %d audits", transfers.Load(), audits.Load())
+	}
+	t.Logf("%d transfers, %d audits", transfers.Load(), audits.Load())
+}

@@ -1,0 +1,170 @@
+// Package txnwait queues requests that wait for another transaction to
+// finish, and detects deadlocks among the waiting transactions.
+//
+// A pusher meets an intent of a pending pushee and waits here until the
+// pushee is finalized (Finalize), its own transaction is aborted, or its
+// context ends. Each transaction waits on at most one other at a time, so
+// the wait-for graph is a set of chains; a new edge that closes a chain into
+// a cycle is a deadlock, and Enqueue names the victim: the member with the
+// lowest priority (then the youngest, then the largest ID), so the choice is
+// deterministic and every member agrees on it.
+//
+// It imports only kv/kvpb of ours.
+package txnwait
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/outpostdb/outpost/kv/kvpb"
+)
+
+// Waiter is one registered wait.
+type Waiter struct {
+	pusher *kvpb.TxnMeta // nil for a non-transactional request
+	pushee kvpb.TxnMeta
+	// Done is closed when the pushee is finalized.
+	Done chan struct{}
+	// Aborted is closed when the pusher's own transaction is aborted while
+	// it waits (a deadlock victim).
+	Aborted chan struct{}
+}
+
+// Queue is goroutine-safe.
+type Queue struct {
+	mu struct {
+		sync.Mutex
+		byPushee map[kvpb.TxnID]map[*Waiter]struct{}
+		// byPusher: the (single) wait of each waiting transaction.
+		byPusher map[kvpb.TxnID]*Waiter
+		// finalized remembers recently finalized IDs so that a waiter that
+		// registers after Finalize does not wait for nothing. Bounded.
+		finalized     map[kvpb.TxnID]struct{}
+		finalizedRing []kvpb.TxnID
+		ringPos       int
+	}
+}
+
+const finalizedMemory = 4096
+
+// New returns an empty queue.
+func New() *Queue {
+	q := &Queue{}
+	q.mu.byPushee = map[kvpb.TxnID]map[*Waiter]struct{}{}
+	q.mu.byPusher = map[kvpb.TxnID]*Waiter{}
+	q.mu.finalized = map[kvpb.TxnID]struct{}{}
+	q.mu.finalizedRing = make([]kvpb.TxnID, finalizedMemory)
+	return q
+}
+
+// Enqueue registers pusher (nil when non-transactional) as waiting on
+// pushee. Register before reading the pushee's record, so that a
+// finalization in between is not missed. If the new edge closes a cycle,
+// victim names the transaction to abort; the caller aborts it and calls
+// Finalize for it.
+func (q *Queue) Enqueue(pusher *kvpb.TxnMeta, pushee kvpb.TxnMeta) (w *Waiter, victim *kvpb.TxnMeta) {
+	w = &Waiter{pusher: pusher, pushee: pushee, Done: make(chan struct{}), Aborted: make(chan struct{})}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.mu.finalized[pushee.ID]; ok {
+		close(w.Done)
+		return w, nil
+	}
+	set := q.mu.byPushee[pushee.ID]
+	if set == nil {
+		set = map[*Waiter]struct{}{}
+		q.mu.byPushee[pushee.ID] = set
+	}
+	set[w] = struct{}{}
+	if pusher == nil {
+		return w, nil
+	}
+	q.mu.byPusher[pusher.ID] = w
+	return w, q.findCycleLocked(*pusher)
+}
+
+// findCycleLocked follows the chain of waits from start; if it returns to
+// start, the victim is the least valuable member of the cycle.
+func (q *Queue) findCycleLocked(start kvpb.TxnMeta) *kvpb.TxnMeta {
+	victim := start
+	cur := q.mu.byPusher[start.ID]
+	for steps := 0; cur != nil && steps <= len(q.mu.byPusher); steps++ {
+		next := cur.pushee
+		if next.ID == start.ID {
+			return &victim
+		}
+		if w := q.mu.byPusher[next.ID]; w != nil && w.pusher != nil {
+			// Use the meta the waiter registered with: it carries the
+			// current priority.
+			if lessValuable(*w.pusher, victim) {
+				victim = *w.pusher
+			}
+		}
+		cur = q.mu.byPusher[next.ID]
+	}
+	return nil
+}
+
+// lessValuable orders deadlock victims: lower priority first, then younger,
+// then larger ID.
+func lessValuable(a, b kvpb.TxnMeta) bool {
+	if a.Priority != b.Priority {
+		return a.Priority < b.Priority
+	}
+	if a.MinTimestamp != b.MinTimestamp {
+		return b.MinTimestamp.Less(a.MinTimestamp)
+	}
+	return bytes.Compare(a.ID[:], b.ID[:]) > 0
+}
+
+// Dequeue removes a wait. Safe to call more than once.
+func (q *Queue) Dequeue(w *Waiter) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if set := q.mu.byPushee[w.pushee.ID]; set != nil {
+		delete(set, w)
+		if len(set) == 0 {
+			delete(q.mu.byPushee, w.pushee.ID)
+		}
+	}
+	if w.pusher != nil && q.mu.byPusher[w.pusher.ID] == w {
+		delete(q.mu.byPusher, w.pusher.ID)
+	}
+}
+
+// Finalize wakes everyone waiting on id, and the wait of id itself (which is
+// now pointless: its transaction is over).
+func (q *Queue) Finalize(id kvpb.TxnID) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for w := range q.mu.byPushee[id] {
+		close(w.Done)
+		if w.pusher != nil && q.mu.byPusher[w.pusher.ID] == w {
+			delete(q.mu.byPusher, w.pusher.ID)
+		}
+	}
+	delete(q.mu.byPushee, id)
+	if w := q.mu.byPusher[id]; w != nil {
+		close(w.Aborted)
+		delete(q.mu.byPusher, id)
+		if set := q.mu.byPushee[w.pushee.ID]; set != nil {
+			delete(set, w)
+		}
+	}
+	old := q.mu.finalizedRing[q.mu.ringPos]
+	delete(q.mu.finalized, old)
+	q.mu.finalizedRing[q.mu.ringPos] = id
+	q.mu.finalized[id] = struct{}{}
+	q.mu.ringPos = (q.mu.ringPos + 1) % finalizedMemory
+}
+
+// Len returns the number of registered waits (tests, metrics).
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, s := range q.mu.byPushee {
+		n += len(s)
+	}
+	return n
+}

@@ -1,0 +1,314 @@
+// Package eval evaluates a BatchRequest against one range's data: a pure
+// function from (engine snapshot, batch, context) to (response, pending
+// writes in the batch, side effects for the caller).
+//
+// Eval never waits, never reads a clock and never touches the network; the
+// caller (the local store today, a Raft replica later) holds latches,
+// consults the timestamp cache, applies the write batch durably and acts on
+// the side effects (wake waiters, update the timestamp cache).
+//
+// It imports kv/mvcc, kv/storage, kv/keys, kv/kvpb and kv/hlc.
+package eval
+
+import (
+	"fmt"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
+	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/mvcc"
+	"github.com/outpostdb/outpost/kv/storage"
+)
+
+// Context is what evaluation may know about its surroundings.
+type Context struct {
+	NodeID  int32
+	RangeID int64
+	// Now is the server clock at evaluation, used for heartbeats and
+	// observed timestamps.
+	Now hlc.Timestamp
+	// GCThreshold: reads below it fail, their versions may be gone.
+	GCThreshold hlc.Timestamp
+}
+
+// Result is the outcome of a successful evaluation.
+type Result struct {
+	Response *kvpb.BatchResponse
+	// Sync is set when the batch must be fsynced before the response is
+	// released (commits, non-transactional writes, record changes).
+	Sync bool
+	// Finalized is set when the batch committed or aborted a transaction
+	// record: waiters on it must be woken after the batch applies.
+	Finalized *kvpb.Transaction
+	// NewGCThreshold is set when a GC request raised the threshold.
+	NewGCThreshold hlc.Timestamp
+}
+
+// Evaluate runs every request of ba against rw in order, writing into rw.
+// On error rw holds partial writes and must be discarded.
+func Evaluate(rw storage.ReadWriter, ba *kvpb.BatchRequest, ec Context) (*Result, error) {
+	if err := ba.Validate(); err != nil {
+		return nil, err
+	}
+	res := &Result{Response: &kvpb.BatchResponse{}}
+	var txn *kvpb.Transaction
+	ts := ba.Timestamp
+	if ba.Txn != nil {
+		txn = ba.Txn.Clone()
+		txn.UpdateObservedTimestamp(ec.NodeID, ec.Now)
+		ts = txn.ReadTimestamp
+	} else if ts.IsEmpty() {
+		return nil, fmt.Errorf("%w: non-transactional batch without a timestamp", kvpb.ErrMalformedBatch)
+	}
+	readOpts := mvcc.ReadOptions{Txn: txn, Inconsistent: ba.ReadConsistency == kvpb.Inconsistent}
+	if txn != nil {
+		readOpts.UncertaintyLimit = txn.LocalUncertaintyLimit(ec.NodeID)
+	}
+	writeTs := func() hlc.Timestamp {
+		if txn != nil {
+			return txn.WriteTimestamp
+		}
+		return ts
+	}
+	wrote := func(wts hlc.Timestamp) {
+		if txn != nil {
+			txn.WriteTimestamp.Forward(wts)
+		} else {
+			ts.Forward(wts)
+			res.Sync = true
+		}
+	}
+	for _, req := range ba.Requests {
+		if req.Method().IsRead() && ts.Less(ec.GCThreshold) {
+			return nil, &kvpb.BatchTimestampBeforeGCError{Timestamp: ts, Threshold: ec.GCThreshold}
+		}
+		var resp kvpb.Response
+		switch r := req.(type) {
+		case *kvpb.GetRequest:
+			v, vts, err := mvcc.Get(rw, r.Key, ts, readOpts)
+			if err != nil {
+				return nil, err
+			}
+			resp = &kvpb.GetResponse{Value: v, Timestamp: vts}
+		case *kvpb.ScanRequest:
+			rows, resume, err := mvcc.Scan(rw, r.Span.Key, r.Span.EndKey, ts, r.MaxKeys, r.Reverse, readOpts)
+			if err != nil {
+				return nil, err
+			}
+			resp = &kvpb.ScanResponse{Rows: rows, ResumeSpan: resume}
+		case *kvpb.PutRequest:
+			value := r.Value
+			if value == nil {
+				value = []byte{} // a Put of nil is an empty value, not a delete
+			}
+			wts, err := mvcc.Put(rw, r.Key, value, txn, writeTs())
+			if err != nil {
+				return nil, err
+			}
+			wrote(wts)
+			resp = &kvpb.PutResponse{}
+		case *kvpb.ConditionalPutRequest:
+			value := r.Value
+			if value == nil {
+				value = []byte{}
+			}
+			wts, err := mvcc.ConditionalPut(rw, r.Key, value, r.ExpValue, txn, writeTs())
+			if err != nil {
+				return nil, err
+			}
+			wrote(wts)
+			resp = &kvpb.ConditionalPutResponse{}
+		case *kvpb.DeleteRequest:
+			found, wts, err := mvcc.Delete(rw, r.Key, txn, writeTs())
+			if err != nil {
+				return nil, err
+			}
+			wrote(wts)
+			resp = &kvpb.DeleteResponse{Found: found}
+		case *kvpb.DeleteRangeRequest:
+			deleted, wts, err := mvcc.DeleteRange(rw, r.Span.Key, r.Span.EndKey, txn, ts, writeTs(), readOpts)
+			if err != nil {
+				return nil, err
+			}
+			wrote(wts)
+			dr := &kvpb.DeleteRangeResponse{Count: int64(len(deleted))}
+			if r.ReturnKeys {
+				dr.Keys = deleted
+			}
+			resp = dr
+		case *kvpb.HeartbeatTxnRequest:
+			if err := heartbeat(rw, txn, r, ec); err != nil {
+				return nil, err
+			}
+			res.Sync = true
+			resp = &kvpb.HeartbeatTxnResponse{}
+		case *kvpb.EndTxnRequest:
+			fin, err := endTxn(rw, txn, r)
+			if err != nil {
+				return nil, err
+			}
+			res.Finalized, res.Sync = fin, true
+			txn.Status = fin.Status
+			resp = &kvpb.EndTxnResponse{}
+		case *kvpb.ResolveIntentRequest:
+			var n int
+			var err error
+			if r.Span.EndKey == nil {
+				var ok bool
+				ok, err = mvcc.ResolveIntent(rw, r.Span.Key, r.Txn, r.Status, r.Txn.WriteTimestamp)
+				if ok {
+					n = 1
+				}
+			} else {
+				n, err = mvcc.ResolveIntentRange(rw, r.Span.Key, r.Span.EndKey, r.Txn, r.Status, r.Txn.WriteTimestamp)
+			}
+			if err != nil {
+				return nil, err
+			}
+			resp = &kvpb.ResolveIntentResponse{Resolved: n}
+		case *kvpb.RefreshRequest:
+			if err := mvcc.Refresh(rw, r.Span.Key, r.Span.EndKey, r.RefreshFrom, txn.WriteTimestamp, txn.ID); err != nil {
+				return nil, err
+			}
+			resp = &kvpb.RefreshResponse{}
+		case *kvpb.GCRequest:
+			n, err := mvcc.GarbageCollect(rw, r.Span.Key, r.Span.EndKey, r.Threshold)
+			if err != nil {
+				return nil, err
+			}
+			if ec.GCThreshold.Less(r.Threshold) {
+				if err := mvcc.PutUnversioned(rw, keys.RangeGCThresholdKey(ec.RangeID), EncodeTimestamp(r.Threshold)); err != nil {
+					return nil, err
+				}
+				res.NewGCThreshold = r.Threshold
+			}
+			resp = &kvpb.GCResponse{Removed: n}
+		default:
+			return nil, fmt.Errorf("%w: unknown request %T", kvpb.ErrMalformedBatch, req)
+		}
+		res.Response.Responses = append(res.Response.Responses, resp)
+	}
+	res.Response.Txn = txn
+	if txn == nil {
+		res.Response.Timestamp = ts
+	}
+	return res, nil
+}
+
+func heartbeat(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.HeartbeatTxnRequest, ec Context) error {
+	rec, ok, err := ReadTxnRecord(rw, txn.TxnMeta)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok && !r.Create:
+		return &kvpb.TransactionAbortedError{Msg: "transaction record missing (aborted and cleaned up)"}
+	case !ok:
+		rec = txn.Clone()
+		rec.Status = kvpb.PENDING
+		rec.LockSpans = nil
+	case rec.Status == kvpb.ABORTED:
+		return &kvpb.TransactionAbortedError{Msg: "transaction record is ABORTED"}
+	case rec.Status == kvpb.COMMITTED:
+		return &kvpb.TransactionStatusError{Msg: "heartbeat of a committed transaction"}
+	}
+	hb := r.Now
+	if hb.IsEmpty() {
+		hb = ec.Now
+	}
+	rec.LastHeartbeat.Forward(hb)
+	return WriteTxnRecord(rw, rec)
+}
+
+func endTxn(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.EndTxnRequest) (*kvpb.Transaction, error) {
+	rec, ok, err := ReadTxnRecord(rw, txn.TxnMeta)
+	if err != nil {
+		return nil, err
+	}
+	status := kvpb.ABORTED
+	if r.Commit {
+		switch {
+		case !ok:
+			return nil, &kvpb.TransactionAbortedError{Msg: "transaction record missing at commit"}
+		case rec.Status == kvpb.ABORTED:
+			return nil, &kvpb.TransactionAbortedError{Msg: "transaction record is ABORTED"}
+		case rec.Status == kvpb.COMMITTED:
+			return nil, &kvpb.TransactionStatusError{Msg: "transaction already committed"}
+		case txn.ReadTimestamp != txn.WriteTimestamp:
+			return nil, &kvpb.TransactionRetryError{Reason: kvpb.RetrySerializable,
+				Msg: fmt.Sprintf("commit timestamp %s is above read timestamp %s", txn.WriteTimestamp, txn.ReadTimestamp)}
+		}
+		status = kvpb.COMMITTED
+	} else if ok && rec.Status == kvpb.COMMITTED {
+		return nil, &kvpb.TransactionStatusError{Msg: "cannot roll back a committed transaction"}
+	}
+	// Every intent of a single-range transaction is local, so it resolves
+	// in this same batch and the record can go: nothing will ask for it.
+	meta := txn.TxnMeta
+	for _, s := range r.LockSpans {
+		var err error
+		if s.EndKey == nil {
+			_, err = mvcc.ResolveIntent(rw, s.Key, meta, status, meta.WriteTimestamp)
+		} else {
+			_, err = mvcc.ResolveIntentRange(rw, s.Key, s.EndKey, meta, status, meta.WriteTimestamp)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if ok {
+		if err := mvcc.ClearUnversioned(rw, keys.TransactionKey(txn.Key, txn.ID)); err != nil {
+			return nil, err
+		}
+	}
+	fin := txn.Clone()
+	fin.Status = status
+	return fin, nil
+}
+
+// ReadTxnRecord reads the record of the transaction, if it exists.
+func ReadTxnRecord(r storage.Reader, meta kvpb.TxnMeta) (*kvpb.Transaction, bool, error) {
+	raw, ok, err := mvcc.GetUnversioned(r, keys.TransactionKey(meta.Key, meta.ID))
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	rec, err := kvpb.DecodeTransaction(raw)
+	if err != nil {
+		return nil, false, fmt.Errorf("transaction record %s: %w", meta.Short(), err)
+	}
+	return rec, true, nil
+}
+
+// WriteTxnRecord stores a transaction record.
+func WriteTxnRecord(w storage.Writer, rec *kvpb.Transaction) error {
+	return mvcc.PutUnversioned(w, keys.TransactionKey(rec.Key, rec.ID), kvpb.AppendTransaction(nil, rec))
+}
+
+// AbortTxnRecord marks a PENDING (or missing) record ABORTED, so that the
+// transaction can never commit, and returns the record as it now stands. A
+// finalized record is returned unchanged.
+func AbortTxnRecord(rw storage.ReadWriter, pushee kvpb.TxnMeta) (*kvpb.Transaction, error) {
+	rec, ok, err := ReadTxnRecord(rw, pushee)
+	if err != nil {
+		return nil, err
+	}
+	if ok && rec.Status.IsFinalized() {
+		return rec, nil
+	}
+	if !ok {
+		rec = &kvpb.Transaction{TxnMeta: pushee}
+	}
+	rec.Status = kvpb.ABORTED
+	return rec, WriteTxnRecord(rw, rec)
+}
+
+// EncodeTimestamp encodes a timestamp for a local key's value.
+func EncodeTimestamp(ts hlc.Timestamp) []byte {
+	return kvpb.AppendTxnMeta(nil, &kvpb.TxnMeta{WriteTimestamp: ts})
+}
+
+// DecodeTimestamp decodes what EncodeTimestamp wrote.
+func DecodeTimestamp(b []byte) (hlc.Timestamp, error) {
+	m, err := kvpb.DecodeTxnMeta(b)
+	return m.WriteTimestamp, err
+}

@@ -1,0 +1,63 @@
+// Package keys owns the layout of the keyspace.
+//
+//	0x01 'k' <anchor> 0x00 "txn-" <id>   range-local: transaction records,
+//	                                      stored with the range of <anchor>
+//	0x01 'i' <rangeID> <suffix>          range-ID-local: replicated range state
+//	                                      (GC threshold)
+//	0x01 's' <suffix>                    store-local: never replicated (HLC
+//	                                      upper bound)
+//	0x02 ... 0xff                        global keys: user data, later meta
+//	                                      ranges and /Table/<id>/<index>/...
+//
+// Keys starting at or below 0x01 are "local": clients cannot address them
+// (kvpb.BatchRequest.Validate refuses them).
+//
+// It imports only kv/kvpb of ours.
+package keys
+
+import (
+	"encoding/binary"
+
+	"github.com/outpostdb/outpost/kv/kvpb"
+)
+
+// Prefixes of the keyspace.
+var (
+	LocalPrefix = []byte{kvpb.LocalPrefixByte}
+	// LocalMax is the first global key.
+	LocalMax = []byte{kvpb.LocalPrefixByte + 1}
+	// MaxKey is past every valid key.
+	MaxKey = []byte{0xff, 0xff}
+
+	localRangePrefix   = []byte{kvpb.LocalPrefixByte, 'k'}
+	localRangeIDPrefix = []byte{kvpb.LocalPrefixByte, 'i'}
+	localStorePrefix   = []byte{kvpb.LocalPrefixByte, 's'}
+)
+
+const txnSuffix = "\x00txn-"
+
+// TransactionKey is where the record of transaction id anchored at anchor
+// lives.
+func TransactionKey(anchor []byte, id kvpb.TxnID) []byte {
+	k := make([]byte, 0, len(localRangePrefix)+len(anchor)+len(txnSuffix)+len(id))
+	k = append(k, localRangePrefix...)
+	k = append(k, anchor...)
+	k = append(k, txnSuffix...)
+	return append(k, id[:]...)
+}
+
+// RangeGCThresholdKey stores the range's GC threshold: reads below it fail.
+func RangeGCThresholdKey(rangeID int64) []byte {
+	k := append([]byte(nil), localRangeIDPrefix...)
+	k = binary.BigEndian.AppendUint64(k, uint64(rangeID))
+	return append(k, "gct"...)
+}
+
+// StoreHLCUpperBoundKey stores the wall time the node's clock will not pass
+// before persisting a new bound, so the clock never goes back on restart.
+func StoreHLCUpperBoundKey() []byte {
+	return append(append([]byte(nil), localStorePrefix...), "hlcu"...)
+}
+
+// IsLocal reports whether k is in the local keyspace.
+func IsLocal(k []byte) bool { return len(k) > 0 && k[0] <= kvpb.LocalPrefixByte }

@@ -1,0 +1,416 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/outpostdb/outpost/kv/concurrency/latch"
+	"github.com/outpostdb/outpost/kv/concurrency/txnwait"
+	"github.com/outpostdb/outpost/kv/eval"
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
+	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvrpc"
+	"github.com/outpostdb/outpost/kv/mvcc"
+	"github.com/outpostdb/outpost/kv/storage"
+	"github.com/outpostdb/outpost/kv/tscache"
+)
+
+// rangeID of the single range.
+const rangeID = 1
+
+// Config configures a Store.
+type Config struct {
+	// NodeID of this node. Default 1.
+	NodeID int32
+	// TxnExpiry: a pending transaction whose record was not heartbeated for
+	// this long is presumed dead and may be aborted by anyone it blocks.
+	// Default 5s (coordinators heartbeat every second).
+	TxnExpiry time.Duration
+	// LivenessCheckInterval is how often a waiter re-checks whether the
+	// transaction it waits for expired. Default 500ms.
+	LivenessCheckInterval time.Duration
+	// GCTTL: versions shadowed for longer than this are garbage collected.
+	// Default 25h.
+	GCTTL time.Duration
+	// GCInterval between GC passes; 0 means the default of 10 minutes, a
+	// negative value disables the background GC loop.
+	GCInterval time.Duration
+	// TimestampCacheEntries bounds the timestamp cache. Default 1<<16.
+	TimestampCacheEntries int
+}
+
+// EnsureDefaults fills unset fields.
+func (c *Config) EnsureDefaults() {
+	if c.NodeID == 0 {
+		c.NodeID = 1
+	}
+	if c.TxnExpiry == 0 {
+		c.TxnExpiry = 5 * time.Second
+	}
+	if c.LivenessCheckInterval == 0 {
+		c.LivenessCheckInterval = 500 * time.Millisecond
+	}
+	if c.GCTTL == 0 {
+		c.GCTTL = 25 * time.Hour
+	}
+	if c.GCInterval == 0 {
+		c.GCInterval = 10 * time.Minute
+	}
+	if c.TimestampCacheEntries == 0 {
+		c.TimestampCacheEntries = 1 << 16
+	}
+}
+
+// Store is the single-node Handler. Safe for concurrent use.
+type Store struct {
+	cfg     Config
+	engine  storage.Engine
+	clock   *hlc.Clock
+	bootID  uint64
+	latches latch.Manager
+	tsc     *tscache.Cache
+	waitq   *txnwait.Queue
+
+	gcThreshold atomic.Pointer[hlc.Timestamp]
+
+	stopper chan struct{}
+	wg      sync.WaitGroup
+}
+
+var _ kvrpc.Handler = (*Store)(nil)
+
+// NewStore opens a store over engine. The clock must already be persistent
+// if the engine is (see PersistClock).
+func NewStore(engine storage.Engine, clock *hlc.Clock, cfg Config) (*Store, error) {
+	cfg.EnsureDefaults()
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		cfg:     cfg,
+		engine:  engine,
+		clock:   clock,
+		bootID:  binary.LittleEndian.Uint64(b[:]) | 1,
+		waitq:   txnwait.New(),
+		stopper: make(chan struct{}),
+	}
+	// Reads served before this process started are unknown: no write may
+	// land at or below now.
+	s.tsc = tscache.New(clock.Now(), cfg.TimestampCacheEntries)
+	gct := hlc.Timestamp{}
+	raw, ok, err := mvcc.GetUnversioned(engine, keys.RangeGCThresholdKey(rangeID))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if gct, err = eval.DecodeTimestamp(raw); err != nil {
+			return nil, fmt.Errorf("local: GC threshold: %w", err)
+		}
+	}
+	s.gcThreshold.Store(&gct)
+	if cfg.GCInterval > 0 {
+		s.wg.Add(1)
+		go s.gcLoop()
+	}
+	return s, nil
+}
+
+// Coordinator identifies this process to transactions it coordinates, so
+// that after a restart their leftover intents are recognised as abandoned.
+func (s *Store) Coordinator() kvpb.Coordinator {
+	return kvpb.Coordinator{NodeID: s.cfg.NodeID, BootID: s.bootID}
+}
+
+// NodeID returns the node's ID.
+func (s *Store) NodeID() int32 { return s.cfg.NodeID }
+
+// Stop ends background work and waits for it. It does not close the engine.
+func (s *Store) Stop() {
+	close(s.stopper)
+	s.wg.Wait()
+}
+
+// Send implements kvrpc.Handler.
+func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+	if err := ba.Validate(); err != nil {
+		return nil, err
+	}
+	b := *ba // the caller's batch is never modified
+	if b.Txn != nil {
+		if err := s.clock.Update(b.Txn.WriteTimestamp); err != nil {
+			return nil, err
+		}
+	} else if b.Timestamp.IsEmpty() {
+		b.Timestamp = s.clock.Now()
+	} else if err := s.clock.Update(b.Timestamp); err != nil {
+		return nil, err
+	}
+	for {
+		resp, wie, err := s.evaluateOnce(ctx, &b)
+		if wie == nil {
+			return resp, err
+		}
+		if b.WaitPolicyError {
+			return nil, wie
+		}
+		if err := s.handleConflicts(ctx, b.Txn, wie); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func latchSpans(ba *kvpb.BatchRequest) []latch.Span {
+	spans := make([]latch.Span, 0, len(ba.Requests)+1)
+	add := func(sp kvpb.Span, acc latch.Access) {
+		spans = append(spans, latch.Span{Key: sp.Key, EndKey: sp.EndKey, Access: acc})
+	}
+	for _, r := range ba.Requests {
+		switch t := r.(type) {
+		case *kvpb.GetRequest, *kvpb.ScanRequest, *kvpb.RefreshRequest:
+			add(r.Keys(), latch.Read)
+		case *kvpb.HeartbeatTxnRequest:
+			add(kvpb.Span{Key: keys.TransactionKey(ba.Txn.Key, ba.Txn.ID)}, latch.Write)
+		case *kvpb.EndTxnRequest:
+			add(kvpb.Span{Key: keys.TransactionKey(ba.Txn.Key, ba.Txn.ID)}, latch.Write)
+			for _, sp := range t.LockSpans {
+				add(sp, latch.Write)
+			}
+		default:
+			add(r.Keys(), latch.Write)
+		}
+	}
+	return spans
+}
+
+// evaluateOnce runs the batch under latches. A conflicting intent comes
+// back as wie, with latches released, for the caller to wait on.
+func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvpb.BatchResponse, wie *kvpb.WriteIntentError, _ error) {
+	g, err := s.latches.Acquire(ctx, latchSpans(ba))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.latches.Release(g)
+
+	b := *ba
+	var readerID tscache.TxnID
+	if b.Txn != nil {
+		readerID = b.Txn.ID
+		b.Txn = s.applyTimestampCache(b.Txn, b.Requests)
+	} else if !b.IsReadOnly() {
+		for _, r := range b.Requests {
+			if r.Method().IsWrite() {
+				sp := r.Keys()
+				if max, _ := s.tsc.GetMax(sp.Key, sp.EndKey); b.Timestamp.LessEq(max) {
+					b.Timestamp = max.Next()
+				}
+			}
+		}
+	}
+
+	batch := s.engine.NewBatch()
+	defer batch.Close()
+	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: rangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load()}
+	res, err := eval.Evaluate(batch, &b, ec)
+	if err != nil {
+		if errors.As(err, &wie) {
+			return nil, wie, nil
+		}
+		return nil, nil, err
+	}
+	if !batch.Empty() {
+		if err := batch.Commit(res.Sync); err != nil {
+			return nil, nil, fmt.Errorf("local: apply: %w", err)
+		}
+	}
+	// Record reads before releasing latches, so that no writer can slip
+	// under them.
+	readTs := b.Timestamp
+	if b.Txn != nil {
+		readTs = b.Txn.ReadTimestamp
+	}
+	for _, r := range b.Requests {
+		if !r.Method().IsRead() {
+			continue
+		}
+		sp, ts := r.Keys(), readTs
+		if r.Method() == kvpb.Refresh {
+			ts = b.Txn.WriteTimestamp // the reads now hold up to the refreshed timestamp
+		}
+		s.tsc.Add(sp.Key, sp.EndKey, ts, readerID)
+	}
+	if res.NewGCThreshold != (hlc.Timestamp{}) {
+		t := res.NewGCThreshold
+		s.gcThreshold.Store(&t)
+	}
+	if res.Finalized != nil {
+		s.waitq.Finalize(res.Finalized.ID)
+	}
+	return res.Response, nil, nil
+}
+
+// applyTimestampCache returns txn with its write timestamp moved above every
+// read served by another reader on the keys the batch writes.
+func (s *Store) applyTimestampCache(txn *kvpb.Transaction, reqs []kvpb.Request) *kvpb.Transaction {
+	out := txn
+	for _, r := range reqs {
+		if !r.Method().IsWrite() {
+			continue
+		}
+		sp := r.Keys()
+		max, reader := s.tsc.GetMax(sp.Key, sp.EndKey)
+		if reader == txn.ID || max.Less(out.WriteTimestamp) {
+			continue
+		}
+		if out == txn {
+			out = txn.Clone()
+		}
+		out.WriteTimestamp = max.Next()
+	}
+	return out
+}
+
+// handleConflicts waits for (or aborts) the holders of the intents, then
+// resolves the intents so that the batch can be retried.
+func (s *Store) handleConflicts(ctx context.Context, pusher *kvpb.Transaction, wie *kvpb.WriteIntentError) error {
+	done := map[kvpb.TxnID]bool{}
+	for _, in := range wie.Intents {
+		if done[in.Txn.ID] {
+			continue
+		}
+		done[in.Txn.ID] = true
+		if err := s.pushAndResolve(ctx, pusher, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) expired(last hlc.Timestamp) bool {
+	return last.Add(s.cfg.TxnExpiry).Less(s.clock.Now())
+}
+
+// coordinatorGone reports a record whose coordinator was a previous
+// incarnation of this node: it cannot heartbeat or commit anymore.
+func (s *Store) coordinatorGone(rec *kvpb.Transaction) bool {
+	return rec.Coordinator.NodeID == s.cfg.NodeID && rec.Coordinator.BootID != s.bootID
+}
+
+func (s *Store) pushAndResolve(ctx context.Context, pusher *kvpb.Transaction, in kvpb.Intent) error {
+	var pusherMeta *kvpb.TxnMeta
+	if pusher != nil {
+		pusherMeta = &pusher.TxnMeta
+	}
+	pushee := in.Txn
+	backoff := 5 * time.Millisecond
+	for {
+		w, victim := s.waitq.Enqueue(pusherMeta, pushee)
+		if victim != nil {
+			log.Printf("kv: deadlock among waiting transactions; aborting %s (priority %d)", victim.Short(), victim.Priority)
+			if _, err := s.abortTxn(ctx, *victim); err != nil {
+				s.waitq.Dequeue(w)
+				return err
+			}
+		}
+		rec, ok, err := eval.ReadTxnRecord(s.engine, pushee)
+		if err != nil {
+			s.waitq.Dequeue(w)
+			return err
+		}
+		var wait <-chan time.Time
+		switch {
+		case ok && rec.Status.IsFinalized():
+			s.waitq.Dequeue(w)
+			return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
+		case ok && (s.coordinatorGone(rec) || s.expired(rec.LastHeartbeat)):
+			s.waitq.Dequeue(w)
+			rec, err := s.abortTxn(ctx, pushee)
+			if err != nil {
+				return err
+			}
+			return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
+		case !ok:
+			// Finalized and cleaned up (the intent is gone: retrying
+			// succeeds), or the record is not written yet.
+			still, err := s.intentStillThere(in)
+			if err != nil || !still {
+				s.waitq.Dequeue(w)
+				return err
+			}
+			if s.expired(pushee.MinTimestamp) {
+				s.waitq.Dequeue(w)
+				rec, err := s.abortTxn(ctx, pushee)
+				if err != nil {
+					return err
+				}
+				return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
+			}
+			wait = time.After(backoff)
+			backoff = min(2*backoff, s.cfg.LivenessCheckInterval)
+		default:
+			wait = time.After(s.cfg.LivenessCheckInterval)
+		}
+		select {
+		case <-w.Done:
+		case <-w.Aborted:
+			s.waitq.Dequeue(w)
+			return &kvpb.TransactionAbortedError{Msg: fmt.Sprintf("aborted while waiting for txn %s (deadlock victim)", pushee.Short())}
+		case <-wait:
+		case <-ctx.Done():
+			s.waitq.Dequeue(w)
+			return ctx.Err()
+		}
+		s.waitq.Dequeue(w)
+	}
+}
+
+func (s *Store) intentStillThere(in kvpb.Intent) (bool, error) {
+	_, _, err := mvcc.Get(s.engine, in.Key, hlc.MaxTimestamp, mvcc.ReadOptions{})
+	var wie *kvpb.WriteIntentError
+	if errors.As(err, &wie) {
+		return wie.Intents[0].Txn.ID == in.Txn.ID, nil
+	}
+	return false, err
+}
+
+// abortTxn makes the pushee's record ABORTED (unless already finalized),
+// durably, and wakes its waiters.
+func (s *Store) abortTxn(ctx context.Context, pushee kvpb.TxnMeta) (*kvpb.Transaction, error) {
+	g, err := s.latches.Acquire(ctx, []latch.Span{{Key: keys.TransactionKey(pushee.Key, pushee.ID), Access: latch.Write}})
+	if err != nil {
+		return nil, err
+	}
+	defer s.latches.Release(g)
+	batch := s.engine.NewBatch()
+	defer batch.Close()
+	rec, err := eval.AbortTxnRecord(batch, pushee)
+	if err != nil {
+		return nil, err
+	}
+	if !batch.Empty() {
+		if err := batch.Commit(true); err != nil {
+			return nil, err
+		}
+	}
+	s.waitq.Finalize(pushee.ID)
+	return rec, nil
+}
+
+// resolve resolves one intent of a finalized transaction.
+func (s *Store) resolve(ctx context.Context, key kvpb.Key, txn kvpb.TxnMeta, status kvpb.TxnStatus) error {
+	ba := &kvpb.BatchRequest{Header: kvpb.Header{Timestamp: s.clock.Now()}}
+	ba.Add(&kvpb.ResolveIntentRequest{Span: kvpb.Span{Key: key}, Txn: txn, Status: status})
+	_, wie, err := s.evaluateOnce(ctx, ba)
+	if wie != nil {
+		return fmt.Errorf("local: resolving an intent met another intent: %w", wie)
+	}
+	return err
+}
