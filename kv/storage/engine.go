@@ -291,7 +291,7 @@ func (i *Iterator) Close() error { return i.it.Close() }
 
 type quietLogger struct{}
 
-func (quietLogger) Infof(string, ...interface{})  {}
+func (quietLogger) Infof(string, ...interface{}) {}
 func (quietLogger) Errorf(format string, args ...interface{}) {
 	fmt.Printf("pebble: "+format+"\n", args...)
 }
