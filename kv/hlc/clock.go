@@ -194,10 +194,9 @@ func (c *Clock) Update(remote Timestamp) error {
 // bound max(physical now, U, clock) + interval. From then on the clock keeps
 // the persisted bound ahead of every timestamp it hands out; see Now.
 //
-// interval (> 0) trades persist frequency against how far into the future a
-// restarted node's clock may jump: a restarted clock starts at most interval
-// ahead of the physical time at which the previous incarnation last
-// persisted. A few seconds is typical.
+// interval (> 0) trades persist frequency against start-up delay: a node
+// restarted within interval of its last persist waits until physical time
+// passes the stored bound (at most 2*interval). Half a second is typical.
 //
 // EnablePersistence may be called once per Clock, normally at startup before
 // the clock is used. On error (load or persist failed, bad interval, already
@@ -210,15 +209,22 @@ func (c *Clock) EnablePersistence(p Persister, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("hlc: EnablePersistence with non-positive interval %s", interval)
 	}
+	upper, err := p.LoadUpperBound()
+	if err != nil {
+		return fmt.Errorf("hlc: loading clock upper bound: %w", err)
+	}
+	// A quick restart finds the bound a little ahead of physical time. Wait
+	// it out rather than jump: jumping would push the clock further ahead
+	// with every restart of a crash loop. A bound far ahead (the physical
+	// clock was set back) is jumped to, not waited for.
+	if ahead := time.Duration(upper - c.physical()); ahead > 0 && ahead <= 2*interval {
+		time.Sleep(ahead)
+	}
 	phys := c.physical()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.persister != nil {
 		return errors.New("hlc: persistence already enabled")
-	}
-	upper, err := p.LoadUpperBound()
-	if err != nil {
-		return fmt.Errorf("hlc: loading clock upper bound: %w", err)
 	}
 	// Everything the previous incarnation handed out had a wall time < upper,
 	// so {upper, 0} is above all of it and every later Now is above that.

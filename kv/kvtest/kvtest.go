@@ -16,6 +16,9 @@ import (
 type Options struct {
 	// Dir, when set, stores data on disk there (persistent clock included).
 	Dir string
+	// MemFS, when set (and Dir is not), keeps data on this crashable
+	// in-memory filesystem.
+	MemFS *storage.MemFS
 	// Clock overrides the wall clock (ManualClock.UnixNano).
 	Clock func() int64
 	// Store config overrides.
@@ -35,7 +38,10 @@ type Node struct {
 // Open starts a node, returning errors instead of failing a test (for
 // processes that are not tests, such as crash-test children).
 func Open(opts Options) (*Node, error) {
-	cfg := storage.Config{Dir: opts.Dir, InMemory: opts.Dir == ""}
+	cfg := storage.Config{Dir: opts.Dir, InMemory: opts.Dir == "", MemFS: opts.MemFS}
+	if opts.MemFS != nil {
+		cfg.Dir = "data"
+	}
 	eng, err := storage.Open(cfg)
 	if err != nil {
 		return nil, err
@@ -45,8 +51,8 @@ func Open(opts Options) (*Node, error) {
 		phys = hlc.UnixNano
 	}
 	clock := hlc.NewClock(phys, 500*time.Millisecond)
-	if opts.Dir != "" {
-		if err := local.PersistClock(eng, clock, 5*time.Second); err != nil {
+	if cfg.Dir != "" {
+		if err := local.PersistClock(eng, clock, 500*time.Millisecond); err != nil {
 			eng.Close()
 			return nil, err
 		}

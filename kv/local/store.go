@@ -216,20 +216,27 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		}
 	}
 
-	batch := s.engine.NewBatch()
-	defer batch.Close()
 	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: rangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load()}
-	res, err := eval.Evaluate(batch, &b, ec)
+	var res *eval.Result
+	if b.IsReadOnly() {
+		// Reads need no batch: latches keep conflicting writers out, and
+		// each engine iterator is a consistent view.
+		res, err = eval.Evaluate(readOnly{s.engine}, &b, ec)
+	} else {
+		batch := s.engine.NewBatch()
+		defer batch.Close()
+		res, err = eval.Evaluate(batch, &b, ec)
+		if err == nil && !batch.Empty() {
+			if err = batch.Commit(res.Sync); err != nil {
+				err = fmt.Errorf("local: apply: %w", err)
+			}
+		}
+	}
 	if err != nil {
 		if errors.As(err, &wie) {
 			return nil, wie, nil
 		}
 		return nil, nil, err
-	}
-	if !batch.Empty() {
-		if err := batch.Commit(res.Sync); err != nil {
-			return nil, nil, fmt.Errorf("local: apply: %w", err)
-		}
 	}
 	// Record reads before releasing latches, so that no writer can slip
 	// under them.
@@ -414,3 +421,13 @@ func (s *Store) resolve(ctx context.Context, key kvpb.Key, txn kvpb.TxnMeta, sta
 	}
 	return err
 }
+
+// errReadOnly reports a write attempted by a batch classified read-only: a
+// bug in kvpb.Method classification, never user input.
+var errReadOnly = errors.New("local: write in a read-only batch")
+
+// readOnly adapts a Reader to eval's ReadWriter for read-only batches.
+type readOnly struct{ storage.Reader }
+
+func (readOnly) Put(storage.MVCCKey, []byte) error { return errReadOnly }
+func (readOnly) Clear(storage.MVCCKey) error       { return errReadOnly }

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -56,6 +57,9 @@ type Config struct {
 	// InMemory uses an in-memory filesystem (tests); data dies with the
 	// process.
 	InMemory bool
+	// MemFS, when set, stores data on this in-memory filesystem, which can
+	// simulate a power failure (tests). Implies InMemory.
+	MemFS *MemFS
 	// FS overrides the filesystem (fault injection in tests). Nil means the
 	// OS filesystem, or a fresh mem FS when InMemory.
 	FS vfs.FS
@@ -67,6 +71,10 @@ type Config struct {
 func (c *Config) EnsureDefaults() {
 	if c.CacheBytes == 0 {
 		c.CacheBytes = 64 << 20
+	}
+	if c.MemFS != nil {
+		c.InMemory = true
+		c.FS = c.MemFS.fs
 	}
 	if c.FS == nil && c.InMemory {
 		c.FS = vfs.NewMem()
@@ -288,6 +296,23 @@ func (i *Iterator) Err() error {
 
 // Close releases the iterator.
 func (i *Iterator) Close() error { return i.it.Close() }
+
+// MemFS is an in-memory filesystem that remembers what was synced, so a test
+// can take the state a power failure would leave behind.
+type MemFS struct{ fs *vfs.MemFS }
+
+// NewMemFS returns an empty crashable filesystem.
+func NewMemFS() *MemFS { return &MemFS{fs: vfs.NewCrashableMem()} }
+
+// CrashClone returns the filesystem as a power failure at this instant might
+// leave it: everything synced, plus each unsynced block or directory entry
+// with probability keepUnsyncedPercent.
+func (m *MemFS) CrashClone(keepUnsyncedPercent int, seed int64) *MemFS {
+	return &MemFS{fs: m.fs.CrashClone(vfs.CrashCloneCfg{
+		UnsyncedDataPercent: keepUnsyncedPercent,
+		RNG:                 rand.New(rand.NewPCG(uint64(seed), 1)),
+	})}
+}
 
 type quietLogger struct{}
 

@@ -138,7 +138,9 @@ var Comparer = func() *pebble.Comparer {
 		// MVCC keys; we shorten only prefixes and re-terminate them.
 		Separator: func(dst, a, b []byte) []byte {
 			pa, pb := a[:split(a)], b[:split(b)]
-			if len(pa) == 0 || len(pb) == 0 {
+			if len(pa) <= 1 || len(pb) <= 1 {
+				// An empty user key cannot be shortened, and Pebble's
+				// Separator panics on empty keys.
 				return append(dst, a...)
 			}
 			ua, ub := pa[:len(pa)-1], pb[:len(pb)-1]
