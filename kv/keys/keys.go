@@ -12,12 +12,14 @@
 // Keys starting at or below 0x01 are "local": clients cannot address them
 // (kvpb.BatchRequest.Validate refuses them).
 //
-// It imports only kv/kvpb of ours.
+// It imports only kv/kvpb and kv/encoding of ours.
 package keys
 
 import (
 	"encoding/binary"
+	"fmt"
 
+	"github.com/outpostdb/outpost/kv/encoding"
 	"github.com/outpostdb/outpost/kv/kvpb"
 )
 
@@ -61,3 +63,43 @@ func StoreHLCUpperBoundKey() []byte {
 
 // IsLocal reports whether k is in the local keyspace.
 func IsLocal(k []byte) bool { return len(k) > 0 && k[0] <= kvpb.LocalPrefixByte }
+
+// SQL keyspace.
+//
+//	0x04 <name...>                        system keys (descriptor ID counter,
+//	                                      namespace, descriptors, settings)
+//	0x88 <uvarint tableID> <uvarint indexID> <key columns...>   table data
+var (
+	SystemPrefix = []byte{0x04}
+	// TableDataMin starts the table data keyspace; TableDataMax ends it.
+	TableDataMin = []byte{0x88}
+	TableDataMax = []byte{0x89}
+)
+
+// SystemKey returns a system key under name.
+func SystemKey(name string) []byte {
+	return append(append([]byte(nil), SystemPrefix...), name...)
+}
+
+// TablePrefix is the start of all keys of a table.
+func TablePrefix(tableID uint64) []byte {
+	return encoding.EncodeUvarintAscending(append([]byte(nil), TableDataMin...), tableID)
+}
+
+// IndexPrefix is the start of all keys of one index of a table.
+func IndexPrefix(tableID, indexID uint64) []byte {
+	return encoding.EncodeUvarintAscending(TablePrefix(tableID), indexID)
+}
+
+// DecodeIndexPrefix splits a table key into table ID, index ID and the rest.
+func DecodeIndexPrefix(key []byte) (tableID, indexID uint64, rest []byte, err error) {
+	if len(key) == 0 || key[0] != TableDataMin[0] {
+		return 0, 0, nil, fmt.Errorf("keys: %q is not a table key", key)
+	}
+	rest, tableID, err = encoding.DecodeUvarintAscending(key[1:])
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	rest, indexID, err = encoding.DecodeUvarintAscending(rest)
+	return tableID, indexID, rest, err
+}

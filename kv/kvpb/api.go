@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 )
@@ -262,12 +263,25 @@ func (ba *BatchRequest) Validate() error {
 		if txn.Status != PENDING {
 			return malformed("transaction is %s", txn.Status)
 		}
+		// Negative timestamps would be written into keys and records that
+		// no longer decode.
+		for _, ts := range []hlc.Timestamp{txn.ReadTimestamp, txn.WriteTimestamp, txn.MinTimestamp,
+			txn.GlobalUncertaintyLimit, txn.LastHeartbeat} {
+			if isNegative(ts) {
+				return malformed("transaction with a negative timestamp %s", ts)
+			}
+		}
+		for _, o := range txn.ObservedTimestamps {
+			if isNegative(o.Timestamp) {
+				return malformed("transaction with a negative observed timestamp %s", o.Timestamp)
+			}
+		}
 	}
-	if ba.Timestamp.WallTime < 0 || ba.Timestamp.Logical < 0 {
+	if isNegative(ba.Timestamp) {
 		return malformed("negative timestamp")
 	}
 	for i, r := range ba.Requests {
-		if r == nil {
+		if isNilRequest(r) {
 			return malformed("request %d is nil", i)
 		}
 		if err := validateRequest(r, txn, i == len(ba.Requests)-1); err != nil {
@@ -275,6 +289,18 @@ func (ba *BatchRequest) Validate() error {
 		}
 	}
 	return nil
+}
+
+func isNegative(ts hlc.Timestamp) bool { return ts.WallTime < 0 || ts.Logical < 0 }
+
+// isNilRequest reports a nil Request, including a typed nil pointer such as
+// (*GetRequest)(nil), which would otherwise panic on its first field access.
+func isNilRequest(r Request) bool {
+	if r == nil {
+		return true
+	}
+	v := reflect.ValueOf(r)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 func validateRequest(r Request, txn *Transaction, last bool) error {

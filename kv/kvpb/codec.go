@@ -52,7 +52,8 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	var buf [binary.MaxVarintLen64]byte
+	if n <= 0 || binary.PutUvarint(buf[:], v) != n { // refuse padded forms: decoding is 1:1
 		d.fail("bad uvarint")
 		return 0
 	}
@@ -65,12 +66,22 @@ func (d *decoder) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	var buf [binary.MaxVarintLen64]byte
+	if n <= 0 || binary.PutVarint(buf[:], v) != n {
 		d.fail("bad varint")
 		return 0
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+func (d *decoder) int32() int32 {
+	v := d.varint()
+	if v != int64(int32(v)) {
+		d.fail("int32 out of range")
+		return 0
+	}
+	return int32(v)
 }
 
 func (d *decoder) bytes() []byte {
@@ -125,7 +136,7 @@ func (d *decoder) txnMeta(m *TxnMeta) {
 	m.Key = d.bytes()
 	m.WriteTimestamp = d.ts()
 	m.MinTimestamp = d.ts()
-	m.Priority = int32(d.varint())
+	m.Priority = d.int32()
 }
 
 // AppendTxnMeta appends the stored form of m (used in intent metadata).
@@ -187,18 +198,19 @@ func DecodeTransaction(b []byte) (*Transaction, error) {
 	}
 	d.txnMeta(&t.TxnMeta)
 	t.Name = string(d.bytes())
-	t.Status = TxnStatus(d.u8())
-	if d.err == nil && t.Status > ABORTED {
+	if s := d.u8(); s <= uint8(ABORTED) {
+		t.Status = TxnStatus(s)
+	} else {
 		d.fail("bad status")
 	}
 	t.ReadTimestamp = d.ts()
 	t.GlobalUncertaintyLimit = d.ts()
 	t.LastHeartbeat = d.ts()
-	t.Coordinator.NodeID = int32(d.varint())
+	t.Coordinator.NodeID = d.int32()
 	t.Coordinator.BootID = d.uvarint()
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {
-		node := int32(d.varint())
+		node := d.int32()
 		t.ObservedTimestamps = append(t.ObservedTimestamps, ObservedTimestamp{NodeID: node, Timestamp: d.ts()})
 	}
 	n = d.count()
@@ -207,7 +219,9 @@ func DecodeTransaction(b []byte) (*Transaction, error) {
 		switch d.u8() {
 		case 0:
 		case 1:
-			s.EndKey = d.bytes()
+			if s.EndKey = d.bytes(); s.EndKey == nil {
+				s.EndKey = Key{} // an empty end key is not a point span
+			}
 		default:
 			d.fail("bad span tag")
 		}

@@ -15,7 +15,10 @@ type WriteIntentError struct {
 }
 
 func (e *WriteIntentError) Error() string {
-	if len(e.Intents) == 1 {
+	switch len(e.Intents) {
+	case 0:
+		return "conflicting intents (none listed)"
+	case 1:
 		return fmt.Sprintf("conflicting intent on %s from txn %s", e.Intents[0].Key, e.Intents[0].Txn.Short())
 	}
 	return fmt.Sprintf("%d conflicting intents, first on %s", len(e.Intents), e.Intents[0].Key)

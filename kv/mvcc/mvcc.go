@@ -49,7 +49,12 @@ func decodeMeta(raw []byte) (kvpb.TxnMeta, error) {
 	if len(raw) == 0 || raw[0] != metaTag {
 		return kvpb.TxnMeta{}, fmt.Errorf("%w: not intent metadata", ErrCorruptValue)
 	}
-	return kvpb.DecodeTxnMeta(raw[1:])
+	m, err := kvpb.DecodeTxnMeta(raw[1:])
+	if err != nil {
+		// Wrap both: callers test for either sentinel.
+		return kvpb.TxnMeta{}, fmt.Errorf("%w: intent metadata: %w", ErrCorruptValue, err)
+	}
+	return m, nil
 }
 
 // ReadOptions tune a read.
@@ -137,6 +142,11 @@ func (rd *reader) readKey(key []byte) (val []byte, valTs hlc.Timestamp, found bo
 		}
 	}
 	limit := rd.seekLimit()
+	if limit.IsEmpty() {
+		// Nothing is visible at the zero timestamp, and seeking to it
+		// would land on the unversioned slot.
+		return nil, hlc.Timestamp{}, false, nil
+	}
 	if limit.Less(k.Timestamp) {
 		if !it.SeekGE(storage.MVCCKey{Key: key, Timestamp: limit}) {
 			return nil, hlc.Timestamp{}, false, it.Err()
@@ -356,6 +366,11 @@ func write(rw storage.ReadWriter, key, value []byte, txn *kvpb.Transaction, ts h
 			}
 		}
 	} else if !st.newestTs.IsEmpty() && ts.LessEq(st.newestTs) {
+		if st.newestTs == hlc.MaxTimestamp {
+			// Next would wrap to a negative wall time: a key that no
+			// longer decodes.
+			return hlc.Timestamp{}, fmt.Errorf("mvcc: cannot write %q above %s", key, st.newestTs)
+		}
 		ts = st.newestTs.Next()
 	}
 	if err := rw.Put(storage.MVCCKey{Key: key, Timestamp: ts}, encodeValue(value)); err != nil {
@@ -453,26 +468,32 @@ func ResolveIntent(rw storage.ReadWriter, key []byte, txn kvpb.TxnMeta, status k
 }
 
 func resolve(rw storage.Writer, key []byte, st keyState, status kvpb.TxnStatus, commitTs hlc.Timestamp) error {
-	if err := rw.Clear(storage.MVCCKey{Key: key}); err != nil {
-		return err
-	}
-	prov := storage.MVCCKey{Key: key, Timestamp: st.meta.WriteTimestamp}
+	// Refuse before writing anything: a caller writing straight to an
+	// engine must not be left with the metadata gone and the provisional
+	// value looking committed.
 	switch status {
 	case kvpb.COMMITTED:
 		if commitTs.Less(st.meta.WriteTimestamp) {
 			return fmt.Errorf("mvcc: commit timestamp %s below intent timestamp %s on %q", commitTs, st.meta.WriteTimestamp, key)
 		}
-		if commitTs == st.meta.WriteTimestamp {
-			return nil
-		}
-		if err := rw.Clear(prov); err != nil {
-			return err
-		}
-		return rw.Put(storage.MVCCKey{Key: key, Timestamp: commitTs}, encodeValue(st.provVal))
 	case kvpb.ABORTED:
+	default:
+		return fmt.Errorf("mvcc: cannot resolve intent to %s", status)
+	}
+	if err := rw.Clear(storage.MVCCKey{Key: key}); err != nil {
+		return err
+	}
+	prov := storage.MVCCKey{Key: key, Timestamp: st.meta.WriteTimestamp}
+	if status == kvpb.ABORTED {
 		return rw.Clear(prov)
 	}
-	return fmt.Errorf("mvcc: cannot resolve intent to %s", status)
+	if commitTs == st.meta.WriteTimestamp {
+		return nil
+	}
+	if err := rw.Clear(prov); err != nil {
+		return err
+	}
+	return rw.Put(storage.MVCCKey{Key: key, Timestamp: commitTs}, encodeValue(st.provVal))
 }
 
 // ResolveIntentRange resolves every intent of txn in [start, end).
