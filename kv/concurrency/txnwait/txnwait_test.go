@@ -1,0 +1,83 @@
+package txnwait
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/kvpb"
+)
+
+func meta(pri int32, start int64) kvpb.TxnMeta {
+	return kvpb.TxnMeta{ID: uuid.New(), Priority: pri, MinTimestamp: hlc.Timestamp{WallTime: start}}
+}
+
+func TestFinalizeWakesWaiters(t *testing.T) {
+	q := New()
+	a, b := meta(1, 1), meta(1, 2)
+	w, victim := q.Enqueue(&a, b)
+	if victim != nil {
+		t.Fatal("no cycle expected")
+	}
+	q.Finalize(b.ID)
+	select {
+	case <-w.Done:
+	default:
+		t.Fatal("waiter not woken")
+	}
+	// A late waiter on a finalized transaction does not wait.
+	w2, _ := q.Enqueue(nil, b)
+	select {
+	case <-w2.Done:
+	default:
+		t.Fatal("late waiter waits for a finished transaction")
+	}
+	q.Dequeue(w)
+	q.Dequeue(w2)
+	if q.Len() != 0 {
+		t.Fatalf("leftover waits: %d", q.Len())
+	}
+}
+
+func TestDeadlockVictimIsLowestPriority(t *testing.T) {
+	q := New()
+	a, b, c := meta(5, 1), meta(1, 2), meta(9, 3)
+	if _, v := q.Enqueue(&a, b); v != nil {
+		t.Fatal("a->b is no cycle")
+	}
+	if _, v := q.Enqueue(&b, c); v != nil {
+		t.Fatal("a->b->c is no cycle")
+	}
+	_, v := q.Enqueue(&c, a)
+	if v == nil {
+		t.Fatal("a->b->c->a not detected")
+	}
+	if v.ID != b.ID {
+		t.Fatalf("victim %s, want the lowest priority b", v.Short())
+	}
+}
+
+func TestFinalizeAbortsVictimWait(t *testing.T) {
+	q := New()
+	a, b := meta(1, 1), meta(2, 2)
+	wa, _ := q.Enqueue(&a, b)
+	_, v := q.Enqueue(&b, a)
+	if v == nil || v.ID != a.ID {
+		t.Fatalf("want a as victim, got %v", v)
+	}
+	q.Finalize(a.ID) // the store aborted a
+	select {
+	case <-wa.Aborted:
+	default:
+		t.Fatal("victim's own wait not aborted")
+	}
+}
+
+func TestNonTransactionalWaitersNeverDeadlock(t *testing.T) {
+	q := New()
+	a := meta(1, 1)
+	if _, v := q.Enqueue(nil, a); v != nil {
+		t.Fatal("non-transactional waiter cannot be in a cycle")
+	}
+}
