@@ -45,6 +45,10 @@ type Txn struct {
 		lockSpans    []kvpb.Span
 		refreshSpans []kvpb.Span
 		stopHB       func()
+		// savepoints, innermost last: the value each key had when the
+		// savepoint was taken, recorded before the first write to the key
+		// after it (nil = absent).
+		savepoints []map[string][]byte
 	}
 }
 
@@ -99,6 +103,9 @@ func (t *Txn) scan(ctx context.Context, start, end kvpb.Key, maxRows int64, reve
 
 // Put writes value at key.
 func (t *Txn) Put(ctx context.Context, key kvpb.Key, value []byte) error {
+	if err := t.beforeWrite(ctx, key, nil); err != nil {
+		return err
+	}
 	_, err := t.send(ctx, &kvpb.PutRequest{Key: key, Value: value})
 	return err
 }
@@ -107,12 +114,18 @@ func (t *Txn) Put(ctx context.Context, key kvpb.Key, value []byte) error {
 // must be absent), else fails with *kvpb.ConditionFailedError; the
 // transaction stays usable after that failure.
 func (t *Txn) ConditionalPut(ctx context.Context, key kvpb.Key, value, exp []byte) error {
+	if err := t.beforeWrite(ctx, key, nil); err != nil {
+		return err
+	}
 	_, err := t.send(ctx, &kvpb.ConditionalPutRequest{Key: key, Value: value, ExpValue: exp})
 	return err
 }
 
 // Delete deletes key and reports whether it held a live value.
 func (t *Txn) Delete(ctx context.Context, key kvpb.Key) (bool, error) {
+	if err := t.beforeWrite(ctx, key, nil); err != nil {
+		return false, err
+	}
 	resp, err := t.send(ctx, &kvpb.DeleteRequest{Key: key})
 	if err != nil {
 		return false, err
@@ -122,6 +135,9 @@ func (t *Txn) Delete(ctx context.Context, key kvpb.Key) (bool, error) {
 
 // DeleteRange deletes every live key of [start, end) and returns how many.
 func (t *Txn) DeleteRange(ctx context.Context, start, end kvpb.Key) (int64, error) {
+	if err := t.beforeWrite(ctx, start, end); err != nil {
+		return 0, err
+	}
 	resp, err := t.send(ctx, &kvpb.DeleteRangeRequest{Span: kvpb.Span{Key: start, EndKey: end}})
 	if err != nil {
 		return 0, err
@@ -387,4 +403,109 @@ func (t *Txn) StopHeartbeatForTesting() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stopHeartbeatLocked()
+}
+
+// Savepoint is a position in a transaction that RollbackToSavepoint can
+// return to.
+type Savepoint int
+
+// Savepoint starts a savepoint. Writes after it record the values they
+// replace (one read per key, only while a savepoint is open), so that
+// rolling back can restore them.
+func (t *Txn) Savepoint() Savepoint {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mu.savepoints = append(t.mu.savepoints, map[string][]byte{})
+	return Savepoint(len(t.mu.savepoints) - 1)
+}
+
+// ReleaseSavepoint forgets sp and the savepoints inside it; their writes
+// stay.
+func (t *Txn) ReleaseSavepoint(sp Savepoint) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if int(sp) < len(t.mu.savepoints) {
+		t.mu.savepoints = t.mu.savepoints[:sp]
+	}
+}
+
+// RollbackToSavepoint undoes every write made since sp, which stays open.
+// The keys written keep their intents (locks) until the transaction ends.
+func (t *Txn) RollbackToSavepoint(ctx context.Context, sp Savepoint) error {
+	t.mu.Lock()
+	if err := t.checkOpenLocked(); err != nil {
+		t.mu.Unlock()
+		return err
+	}
+	if int(sp) >= len(t.mu.savepoints) {
+		t.mu.Unlock()
+		return fmt.Errorf("kv: savepoint %d is not open", sp)
+	}
+	before := t.mu.savepoints[sp]
+	t.mu.savepoints = t.mu.savepoints[:sp]
+	t.mu.Unlock()
+	for k, v := range before {
+		var err error
+		if v == nil {
+			_, err = t.send(ctx, &kvpb.DeleteRequest{Key: kvpb.Key(k)})
+		} else {
+			_, err = t.send(ctx, &kvpb.PutRequest{Key: kvpb.Key(k), Value: v})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	t.mu.Lock()
+	t.mu.savepoints = append(t.mu.savepoints, map[string][]byte{})
+	t.mu.Unlock()
+	return nil
+}
+
+// beforeWrite records, for every open savepoint that has not seen them, the
+// current values of the keys about to be written ([key, end) when end is
+// set).
+func (t *Txn) beforeWrite(ctx context.Context, key, end kvpb.Key) error {
+	t.mu.Lock()
+	n := len(t.mu.savepoints)
+	t.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	values := map[string][]byte{}
+	if end == nil {
+		t.mu.Lock()
+		seen := true
+		for _, sp := range t.mu.savepoints {
+			if _, ok := sp[string(key)]; !ok {
+				seen = false
+			}
+		}
+		t.mu.Unlock()
+		if seen {
+			return nil
+		}
+		v, err := t.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		values[string(key)] = v
+	} else {
+		rows, err := t.Scan(ctx, key, end, 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			values[string(r.Key)] = r.Value
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, sp := range t.mu.savepoints {
+		for k, v := range values {
+			if _, ok := sp[k]; !ok {
+				sp[k] = v
+			}
+		}
+	}
+	return nil
 }
