@@ -4,7 +4,7 @@ PKGS      ?= ./...
 BENCHTIME ?= 1s
 FUZZTIME  ?= 5s
 
-.PHONY: build run test testrace testshort bench fuzz lint rewrite stress
+.PHONY: build run test testrace testshort bench fuzz lint rewrite stress pgcheck
 
 build:
 	$(GO) build -o bin/outpost ./cmd/outpost
@@ -24,10 +24,22 @@ testrace: test
 testshort:
 	$(GO) test -short $(PKGS)
 
-# Benchmarks print each operation beside the same one on a peer (raw Pebble,
-# later PostgreSQL) and the ratio.
+# Benchmarks print each operation beside the same one on a peer and the
+# ratio: kv against raw Pebble; SQL through pgx against PostgreSQL 15,
+# started here on a loopback port with default settings (apt-get install
+# postgresql-15 first; without it only Outpost's numbers print).
+PGBIN ?= /usr/lib/postgresql/15/bin
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./kv/ | $(GO) run ./cmd/benchratio
+	@set -e; if [ ! -x $(PGBIN)/initdb ]; then \
+		echo "PostgreSQL 15 not installed: SQL benchmarks run without the peer"; \
+		$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./cmd/internal/server/ | $(GO) run ./cmd/benchratio; exit 0; fi; \
+	dir=$$(mktemp -d); chown postgres $$dir; \
+	runuser -u postgres -- $(PGBIN)/initdb -D $$dir/data -A trust -U postgres >/dev/null; \
+	runuser -u postgres -- $(PGBIN)/pg_ctl -D $$dir/data -o "-p 5499 -k $$dir -c listen_addresses=127.0.0.1" -l $$dir/log -w start >/dev/null; \
+	trap "runuser -u postgres -- $(PGBIN)/pg_ctl -D $$dir/data -m fast stop >/dev/null; rm -rf $$dir" EXIT; \
+	OUTPOST_BENCH_PG="postgres://postgres@127.0.0.1:5499/postgres?sslmode=disable" \
+		$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./cmd/internal/server/ | $(GO) run ./cmd/benchratio
 
 # A short run of every fuzz target.
 fuzz:
@@ -50,3 +62,8 @@ rewrite:
 # Run tests repeatedly: make stress PKG=./kv TESTS=Bank
 stress:
 	$(GO) test -race -count 20 -run '$(TESTS)' $(PKG)
+
+# Check the logic test expectations against a real PostgreSQL 15:
+# make pgcheck PGDSN='postgres://postgres:postgres@127.0.0.1:5432/%s'
+pgcheck:
+	OUTPOST_LOGIC_DSN='$(PGDSN)' $(GO) test -count=1 -run 'TestLogic$$' ./cmd/internal/server/

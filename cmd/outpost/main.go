@@ -1,16 +1,18 @@
 // Command outpost runs an Outpost node.
 //
-//	outpost start [--data-dir DIR]   run a single node (data in ./outpost-data)
+//	outpost start [flags]   run a node (single node, data in ./outpost-data)
 //	outpost version
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/outpostdb/outpost/cmd/internal/server"
 )
@@ -31,10 +33,13 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(logger)
 	switch os.Args[1] {
 	case "start":
-		if err := runStart(os.Args[2:]); err != nil {
-			log.Fatalf("outpost: %v", err)
+		if err := runStart(logger, os.Args[2:]); err != nil {
+			logger.Error("outpost failed", "err", err)
+			os.Exit(1)
 		}
 	case "version", "--version":
 		fmt.Println("outpost", version)
@@ -47,22 +52,28 @@ func main() {
 	}
 }
 
-func runStart(args []string) error {
+func runStart(logger *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
-	var cfg server.Config
-	fs.StringVar(&cfg.DataDir, "data-dir", "outpost-data", "directory holding the node's data")
-	fs.DurationVar(&cfg.MaxClockOffset, "max-offset", 0, "maximum clock offset between nodes (default 500ms)")
-	fs.DurationVar(&cfg.Store.GCTTL, "gc-ttl", 0, "keep old row versions this long (default 25h)")
+	cfg := server.Config{Logger: logger}
+	fs.StringVar(&cfg.Store, "store", "outpost-data", "directory holding the node's data")
+	fs.StringVar(&cfg.SQLAddr, "sql-addr", "127.0.0.1:5433", "PostgreSQL protocol listen address")
+	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:5434", "inter-node RPC address (multi-node clusters)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:5435", "HTTP address (/health)")
+	fs.DurationVar(&cfg.MaxClockOffset, "max-offset", 500*time.Millisecond, "maximum clock offset between nodes")
+	fs.DurationVar(&cfg.KV.GCTTL, "gc-ttl", 25*time.Hour, "keep old row versions this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	srv, err := server.Start(cfg)
+	ctx := context.Background()
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
-	log.Printf("outpost: received %s, shutting down", s)
-	return srv.Stop()
+	logger.Info("shutting down", "signal", s.String())
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return srv.Stop(stopCtx)
 }

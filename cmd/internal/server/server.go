@@ -1,13 +1,15 @@
 // Package server wires one Outpost node together: storage engine, clock,
-// kv store and kv.DB (and, as the layers above arrive, SQL and the
-// PostgreSQL listener). It owns start-up order and the reverse shutdown
-// order.
+// kv store and kv.DB, the SQL layer and the PostgreSQL listener, and a small
+// HTTP endpoint. It owns start-up order and the reverse shutdown order.
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -15,25 +17,51 @@ import (
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/local"
 	"github.com/outpostdb/outpost/kv/storage"
+	"github.com/outpostdb/outpost/pgwire"
+	"github.com/outpostdb/outpost/sql"
 )
 
 // Config configures a node.
 type Config struct {
-	// DataDir holds the node's data. Default "outpost-data".
-	DataDir string
+	// Store is the data directory. Default "outpost-data".
+	Store string
+	// InMemory keeps data in memory (tests); Store is then ignored.
+	InMemory bool
+	// SQLAddr is the PostgreSQL listener. Default 127.0.0.1:5433; port 0
+	// picks a free port (see SQLAddr()).
+	SQLAddr string
+	// ListenAddr is the inter-node RPC address (multi-node clusters; a
+	// single node does not listen on it yet). Default 127.0.0.1:5434.
+	ListenAddr string
+	// HTTPAddr serves /health. Default 127.0.0.1:5435; "" disables it.
+	HTTPAddr string
 	// MaxClockOffset bounds clock skew between nodes. Default 500ms.
 	MaxClockOffset time.Duration
 	// Store configures the kv store (GC TTL, transaction expiry).
-	Store local.Config
+	KV local.Config
+	// SQL configures the SQL layer.
+	SQL sql.Config
+	// PGWire configures the PostgreSQL listener (Addr is taken from SQLAddr).
+	PGWire pgwire.Config
+	Logger *slog.Logger
 }
 
 // EnsureDefaults fills unset fields.
 func (c *Config) EnsureDefaults() {
-	if c.DataDir == "" {
-		c.DataDir = "outpost-data"
+	if c.Store == "" {
+		c.Store = "outpost-data"
+	}
+	if c.SQLAddr == "" {
+		c.SQLAddr = "127.0.0.1:5433"
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = "127.0.0.1:5434"
 	}
 	if c.MaxClockOffset == 0 {
 		c.MaxClockOffset = 500 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 }
 
@@ -48,50 +76,123 @@ func (c *Config) Validate() error {
 // Server is a running node.
 type Server struct {
 	cfg    Config
+	log    *slog.Logger
 	engine *storage.Pebble
 	clock  *hlc.Clock
 	store  *local.Store
 	db     *kv.DB
+	sql    *sql.Server
+	pg     *pgwire.Server
+	sqlLn  net.Listener
+	http   *http.Server
+	served chan error
 }
 
 // Start opens the data directory and starts the node's components.
-func Start(cfg Config) (*Server, error) {
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("server: data directory: %w", err)
+	s := &Server{cfg: cfg, log: cfg.Logger, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closeStorage()
+		}
+	}()
+	engCfg := storage.Config{Dir: cfg.Store, InMemory: cfg.InMemory}
+	if !cfg.InMemory {
+		if err := os.MkdirAll(cfg.Store, 0o755); err != nil {
+			return nil, fmt.Errorf("server: data directory: %w", err)
+		}
 	}
-	s := &Server{cfg: cfg}
-	var err error
-	if s.engine, err = storage.Open(storage.Config{Dir: cfg.DataDir}); err != nil {
+	if s.engine, err = storage.Open(engCfg); err != nil {
 		return nil, err
 	}
 	s.clock = hlc.NewClock(hlc.UnixNano, cfg.MaxClockOffset)
-	if err := local.PersistClock(s.engine, s.clock, 500*time.Millisecond); err != nil {
-		s.engine.Close()
-		return nil, err
+	if !cfg.InMemory {
+		if err := local.PersistClock(s.engine, s.clock, 500*time.Millisecond); err != nil {
+			return nil, err
+		}
 	}
-	if s.store, err = local.NewStore(s.engine, s.clock, cfg.Store); err != nil {
-		s.engine.Close()
+	if s.store, err = local.NewStore(s.engine, s.clock, cfg.KV); err != nil {
 		return nil, err
 	}
 	s.db = kv.NewDB(s.store, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
-	log.Printf("outpost: node %d started, data in %s", s.store.NodeID(), cfg.DataDir)
+	sqlCfg := cfg.SQL
+	sqlCfg.Logger = cfg.Logger
+	sqlCfg.NodeID = s.store.NodeID()
+	s.sql = sql.NewServer(s.db, sqlCfg)
+	if err := s.sql.Bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("server: bootstrap: %w", err)
+	}
+	pgCfg := cfg.PGWire
+	pgCfg.Addr = cfg.SQLAddr
+	pgCfg.Logger = cfg.Logger
+	s.pg = pgwire.NewServer(pgCfg, backend{s.sql})
+	if s.sqlLn, err = net.Listen("tcp", cfg.SQLAddr); err != nil {
+		return nil, fmt.Errorf("server: SQL listener: %w", err)
+	}
+	go func() { s.served <- s.pg.Serve(s.sqlLn) }()
+	if cfg.HTTPAddr != "" {
+		if err := s.startHTTP(); err != nil {
+			s.pg.Close()
+			return nil, err
+		}
+	}
+	s.log.Info("node started", "node", s.store.NodeID(), "store", cfg.Store, "sql", s.sqlLn.Addr().String(), "http", cfg.HTTPAddr)
 	return s, nil
 }
+
+func (s *Server) startHTTP() error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("server: HTTP listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	return nil
+}
+
+// SQLAddr is the address the PostgreSQL listener is bound to.
+func (s *Server) SQLAddr() string { return s.sqlLn.Addr().String() }
 
 // DB returns the node's kv client.
 func (s *Server) DB() *kv.DB { return s.db }
 
-// Stop shuts the node down, in the reverse order of Start.
-func (s *Server) Stop() error {
-	// 1. Background kv work (GC) ends first; nothing new reaches the store.
-	s.store.Stop()
-	// 2. The engine closes last; every acknowledged commit was already
-	// fsynced, so closing adds no durability, only a clean WAL.
-	err := s.engine.Close()
-	log.Printf("outpost: node stopped")
+// Stop shuts the node down, in the reverse order of Start. Running
+// statements get until ctx ends to finish.
+func (s *Server) Stop(ctx context.Context) error {
+	// 1. Stop taking connections; let running statements finish, then end
+	// the sessions (rolling back their open transactions).
+	err := s.pg.Shutdown(ctx)
+	if s.http != nil {
+		_ = s.http.Close()
+	}
+	// 2. Background kv work (GC) ends; nothing reaches the store anymore.
+	// 3. The engine closes last; every acknowledged commit was fsynced
+	// already.
+	s.closeStorage()
+	s.log.Info("node stopped")
 	return err
+}
+
+func (s *Server) closeStorage() {
+	if s.store != nil {
+		s.store.Stop()
+		s.store = nil
+	}
+	if s.engine != nil {
+		_ = s.engine.Close()
+		s.engine = nil
+	}
+}
+
+// backend adapts sql.Server to pgwire.Backend.
+type backend struct{ srv *sql.Server }
+
+func (b backend) NewSession(ctx context.Context, args sql.SessionArgs) (pgwire.Session, error) {
+	return b.srv.NewSession(ctx, args)
 }

@@ -1,0 +1,115 @@
+package sql
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/outpostdb/outpost/kv"
+	"github.com/outpostdb/outpost/sql/catalog"
+	"github.com/outpostdb/outpost/sql/sqlerr"
+)
+
+// Config configures the SQL layer.
+type Config struct {
+	// StatementMemoryBytes bounds what one statement's sorts, hash tables
+	// and buffers may hold; past it the statement fails with 53200.
+	// Default 256 MiB.
+	StatementMemoryBytes int64
+	// RetryBufferRows is how many result rows a statement outside an
+	// explicit transaction holds back, so that it can still be retried
+	// transparently on a serialization failure. Default 1000.
+	RetryBufferRows int
+	// NodeID goes into generated row IDs. Default 1.
+	NodeID int32
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills unset fields.
+func (c *Config) EnsureDefaults() {
+	if c.StatementMemoryBytes == 0 {
+		c.StatementMemoryBytes = 256 << 20
+	}
+	if c.RetryBufferRows == 0 {
+		c.RetryBufferRows = 1000
+	}
+	if c.NodeID == 0 {
+		c.NodeID = 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server holds what all sessions of a node share.
+type Server struct {
+	cfg Config
+	db  *kv.DB
+
+	mu struct {
+		sync.Mutex
+		// descriptor cache, valid for one catalog version
+		version uint64
+		tables  map[string]*cachedTable // key: dbID/name
+	}
+}
+
+// NewServer returns a SQL server over db.
+func NewServer(db *kv.DB, cfg Config) *Server {
+	cfg.EnsureDefaults()
+	s := &Server{cfg: cfg, db: db}
+	s.mu.tables = map[string]*cachedTable{}
+	return s
+}
+
+// DefaultDatabases exist after bootstrap.
+var DefaultDatabases = []string{"defaultdb", "postgres"}
+
+// Bootstrap creates the default databases if missing. Idempotent.
+func (s *Server) Bootstrap(ctx context.Context) error {
+	return s.db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
+		for _, name := range DefaultDatabases {
+			_, ok, err := catalog.LookupID(ctx, txn, 0, name)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+			id, err := catalog.AllocateID(ctx, txn)
+			if err != nil {
+				return err
+			}
+			d := &catalog.Descriptor{Kind: catalog.KindDatabase, Database: &catalog.DatabaseDesc{ID: id, Name: name}}
+			if err := catalog.Create(ctx, txn, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// NewSession starts a session for a connection (3D000 if the database does
+// not exist).
+func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, error) {
+	dbName := args.Database
+	if dbName == "" {
+		dbName = args.User
+	}
+	var dbID catalog.ID
+	err := s.db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
+		id, ok, err := catalog.LookupID(ctx, txn, 0, dbName)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return sqlerr.New(sqlerr.InvalidCatalogName, "database %q does not exist", dbName)
+		}
+		dbID = id
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newSession(s, args, dbID, dbName), nil
+}
