@@ -8,6 +8,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -25,7 +27,13 @@ type benchTarget struct {
 
 func benchTargets() []benchTarget {
 	ts := []benchTarget{{"outpost", func(b *testing.B) string {
-		srv := startNode(b)
+		// On disk, like the peer: commits pay their fsync.
+		srv, err := Start(context.Background(), Config{Store: b.TempDir(), SQLAddr: "127.0.0.1:0",
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = srv.Stop(context.Background()) })
 		return dsn(srv, "defaultdb")
 	}}}
 	if pg := os.Getenv("OUTPOST_BENCH_PG"); pg != "" {
