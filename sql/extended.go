@@ -249,13 +249,17 @@ func (s *Session) Execute(ctx context.Context, name string, maxRows int, w Resul
 		pt.res = res
 	}
 	res := pt.res
-	before := res.sent
+	// A resumed portal runs under this message's context: the one it
+	// started with ended with the previous Execute.
+	res.ec.Ctx = ctx
 	n, err := res.drain(s, w, pt.formats, maxRows)
 	if err != nil {
 		pt.close()
 		return false, s.batchError(err)
 	}
-	if maxRows > 0 && n-before >= int64(maxRows) && res.iter != nil {
+	if maxRows > 0 && !res.exhausted && res.node != nil {
+		// Rows may remain: PostgreSQL suspends the portal even when the
+		// limit happened to take the last row.
 		return true, nil
 	}
 	tag := res.tag(n)

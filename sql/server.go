@@ -113,3 +113,6 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 	}
 	return newSession(s, args, dbID, dbName), nil
 }
+
+// SetStatementMemoryForTesting lowers the per-statement memory budget.
+func (s *Server) SetStatementMemoryForTesting(bytes int64) { s.cfg.StatementMemoryBytes = bytes }

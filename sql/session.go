@@ -294,7 +294,9 @@ type result struct {
 	fixedTag string
 	ec       *plan.ExecCtx
 	sent     int64
-	cancel   context.CancelFunc
+	// exhausted: the iterator returned its last row.
+	exhausted bool
+	cancel    context.CancelFunc
 }
 
 func (r *result) close() {
@@ -324,14 +326,15 @@ func (r *result) tag(n int64) string {
 	return fmt.Sprintf("%s %d", r.tagName, n)
 }
 
-// drain streams up to maxRows rows (0 = all). It returns rows sent in this
-// call; done reports exhaustion through r.iter == nil.
+// drain streams up to maxRows rows (0 = all) and returns the total rows
+// sent by the result so far. The result is exhausted when it returns fewer
+// than maxRows rows in this call.
 func (r *result) drain(s *Session, w ResultWriter, formats []int16, maxRows int) (int64, error) {
 	if r.iter == nil || r.node == nil {
 		return r.sent, nil
 	}
 	cols := r.node.Columns()
-	for maxRows <= 0 || r.sent < int64(maxRows) {
+	for n := 0; maxRows <= 0 || n < maxRows; n++ {
 		if err := r.ec.Ctx.Err(); err != nil {
 			return r.sent, err
 		}
@@ -340,6 +343,7 @@ func (r *result) drain(s *Session, w ResultWriter, formats []int16, maxRows int)
 			return r.sent, err
 		}
 		if row == nil {
+			r.exhausted = true
 			return r.sent, nil
 		}
 		vals, err := s.encodeRow(row, cols, formats)

@@ -467,3 +467,46 @@ func TestExplicitTransactionConflictIs40001(t *testing.T) {
 		t.Fatalf("v = %d (%v)", v, err)
 	}
 }
+
+// TestMemoryBudget: a sort past the statement memory budget fails with
+// 53200 instead of exhausting the process, and the session goes on.
+func TestMemoryBudget(t *testing.T) {
+	ctx := context.Background()
+	srv, err := Start(ctx, Config{InMemory: true, SQLAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Stop(ctx) }()
+	srv.sql.SetStatementMemoryForTesting(64 << 10)
+	c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `CREATE TABLE m (k INT PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	batch := &pgx.Batch{}
+	for i := 0; i < 2000; i++ {
+		batch.Queue(`INSERT INTO m VALUES ($1, repeat('x', 100))`, i)
+	}
+	if err := c.SendBatch(ctx, batch).Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exec(ctx, `SELECT v FROM m ORDER BY v DESC, k`)
+	if pgCode(err) != "53200" {
+		t.Fatalf("want 53200, got %v", err)
+	}
+	// Streaming without a sort is not limited by the budget.
+	rows, err := c.Query(ctx, `SELECT k, v FROM m`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if rows.Err() != nil || n != 2000 {
+		t.Fatalf("streamed %d rows: %v", n, rows.Err())
+	}
+}
