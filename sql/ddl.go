@@ -247,12 +247,8 @@ func (d *ddl) validateExprs(td *catalog.TableDesc) error {
 		return err
 	}
 	b := &plan.Builder{Eval: d.s.evalContext()}
-	if _, err := b.DefaultExprs(t, d.s.parser.ParseExpr); err != nil {
-		return err
-	}
-	ins := &ast.InsertStmt{}
-	_ = ins
-	return nil
+	_, err = b.DefaultExprs(t, d.s.parser.ParseExpr)
+	return err
 }
 
 func (d *ddl) indexDesc(td *catalog.TableDesc, id uint32, name string, cols []string, desc []bool, unique bool) (*catalog.IndexDesc, error) {

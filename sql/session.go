@@ -2,9 +2,7 @@ package sql
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -243,9 +241,6 @@ func (s *Session) runAutocommit(ctx context.Context, st *parser.Statement, w Res
 		}
 		s.rollbackTxn(ctx)
 		if !kv.IsRetryable(err) || buf.flushed || attempt >= 100 || ctx.Err() != nil {
-			if buf.flushed {
-				return err
-			}
 			return err
 		}
 	}
@@ -630,7 +625,3 @@ func checkUTF8(s string) error {
 	}
 	return nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-var errNotImplemented = errors.New("not implemented")

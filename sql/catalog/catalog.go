@@ -295,8 +295,7 @@ func (d *Descriptor) nameAndParent() (ID, ID, string) {
 func Create(ctx context.Context, txn *kv.Txn, d *Descriptor) error {
 	id, parent, name := d.nameAndParent()
 	if err := txn.ConditionalPut(ctx, namespaceKey(parent, name), encodeUint(id), nil); err != nil {
-		var cf *kvpb.ConditionFailedError
-		if asCondFailed(err, &cf) {
+		if isCondFailed(err) {
 			if d.Kind == KindDatabase {
 				return sqlerr.New(sqlerr.DuplicateDatabase, "database %q already exists", name)
 			}
@@ -327,8 +326,7 @@ func Put(ctx context.Context, txn *kv.Txn, d *Descriptor) error {
 func Rename(ctx context.Context, txn *kv.Txn, d *Descriptor, newName string) error {
 	id, parent, old := d.nameAndParent()
 	if err := txn.ConditionalPut(ctx, namespaceKey(parent, newName), encodeUint(id), nil); err != nil {
-		var cf *kvpb.ConditionFailedError
-		if asCondFailed(err, &cf) {
+		if isCondFailed(err) {
 			return sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", newName)
 		}
 		return err

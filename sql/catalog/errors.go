@@ -6,6 +6,8 @@ import (
 	"github.com/outpostdb/outpost/kv/kvpb"
 )
 
-func asCondFailed(err error, target **kvpb.ConditionFailedError) bool {
-	return errors.As(err, target)
+// isCondFailed reports a ConditionalPut that found the key taken.
+func isCondFailed(err error) bool {
+	var cf *kvpb.ConditionFailedError
+	return errors.As(err, &cf)
 }

@@ -178,9 +178,6 @@ func (b *Builder) compileSubquery(s *scope, sq *ast.SubqueryExpr, mode SubqueryM
 	cols := node.Columns()
 	b.subqueries++
 	out := &Subquery{Plan: node, Mode: mode, Not: not, Correlated: inner.correlated, T: types.Bool, id: b.subqueries}
-	if inner.correlated {
-		s.correlated = s.correlated || s.parent != nil && scopeIsCorrelatedBeyond(inner, s)
-	}
 	switch mode {
 	case SubqueryScalar:
 		if len(cols) != 1 {
@@ -214,10 +211,6 @@ func (b *Builder) compileSubquery(s *scope, sq *ast.SubqueryExpr, mode SubqueryM
 	}
 	return out, nil
 }
-
-// scopeIsCorrelatedBeyond reports whether the subquery referenced scopes
-// above s (so s itself becomes correlated with its own parent).
-func scopeIsCorrelatedBeyond(inner, s *scope) bool { return s.correlated }
 
 func (b *Builder) compileCompareSubquery(s *scope, n *ast.CompareSubqueryExpr) (Expr, error) {
 	sq, ok := n.R.(*ast.SubqueryExpr)

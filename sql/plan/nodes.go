@@ -783,15 +783,10 @@ func (h *HashAgg) Open(ec *ExecCtx) (RowIter, error) {
 		}
 		for i, a := range h.Aggs {
 			args := make([]types.Datum, len(a.Args))
-			skip := false
 			for j, e := range a.Args {
 				if args[j], err = e.Eval(ec, r); err != nil {
 					return fail(err)
 				}
-				_ = skip
-			}
-			if skip {
-				continue
 			}
 			if a.Distinct {
 				dk := hashRow(args, 0)
