@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -360,12 +362,27 @@ func (c *conn) call(f func(ctx context.Context) error) (context.Context, error) 
 	c.mu.Lock()
 	c.mu.cancelStmt = cancel
 	c.mu.Unlock()
-	err := f(ctx)
+	err := c.guard(ctx, f)
 	c.mu.Lock()
 	c.mu.cancelStmt = nil
 	c.mu.Unlock()
 	cancel(nil)
 	return ctx, err
+}
+
+// guard runs a Session call and turns a panic into a FATAL internal error:
+// the session's state can no longer be trusted, so this connection ends
+// (its transaction rolled back by Session.Close) while every other
+// connection keeps being served.
+func (c *conn) guard(ctx context.Context, f func(ctx context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("pgwire: session panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = &sqlerr.Error{Code: sqlerr.InternalError, Severity: "FATAL",
+				Message: fmt.Sprintf("internal error: %v", r)}
+		}
+	}()
+	return f(ctx)
 }
 
 // stmtError sends the error of a Session call made with ctx. It reports

@@ -157,6 +157,9 @@ func (s *fakeSession) check(method string) {
 
 func (s *fakeSession) ExecSimple(ctx context.Context, query string, w sql.ResultWriter) error {
 	s.check("ExecSimple")
+	if query == panicQuery {
+		panic("fake session bug")
+	}
 	stmts, err := parseFake(query)
 	if err != nil {
 		s.fail()
