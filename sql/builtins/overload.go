@@ -307,3 +307,13 @@ func argList(args []*types.T) string {
 	}
 	return b.String()
 }
+
+// Coerce casts d to the parameter type t of an overload (no-op for
+// pseudo-types, NULL, and values already of t's representation). Callers
+// that invoke an overload's Fn directly must coerce its arguments first.
+func Coerce(ctx *types.EvalContext, d types.Datum, t *types.T) (types.Datum, error) {
+	if t == nil {
+		return d, nil
+	}
+	return coerce(ctx, d, t)
+}

@@ -376,6 +376,12 @@ func (n *NotDistinct) Eval(ec *ExecCtx, row Row) (types.Datum, error) {
 	case l == types.Null || r == types.Null:
 		same = l == r
 	default:
+		if l, err = builtins.Coerce(ec.Eval, l, n.Eq.Left); err != nil {
+			return nil, err
+		}
+		if r, err = builtins.Coerce(ec.Eval, r, n.Eq.Right); err != nil {
+			return nil, err
+		}
 		d, err := n.Eq.Fn(ec.Eval, l, r)
 		if err != nil {
 			return nil, err

@@ -93,6 +93,12 @@ func (b *BinOp) Eval(ec *ExecCtx, row Row) (types.Datum, error) {
 	if l == types.Null || r == types.Null {
 		return types.Null, nil
 	}
+	if l, err = builtins.Coerce(ec.Eval, l, b.Ov.Left); err != nil {
+		return nil, err
+	}
+	if r, err = builtins.Coerce(ec.Eval, r, b.Ov.Right); err != nil {
+		return nil, err
+	}
 	return b.Ov.Fn(ec.Eval, l, r)
 }
 func (b *BinOp) String() string { return fmt.Sprintf("(%s %s %s)", b.L, b.Op, b.R) }
@@ -242,6 +248,9 @@ func (f *Func) Eval(ec *ExecCtx, row Row) (types.Datum, error) {
 		}
 		if d == types.Null && f.Ov.Strict {
 			return types.Null, nil
+		}
+		if d, err = builtins.Coerce(ec.Eval, d, argType(f.Ov, i)); err != nil {
+			return nil, err
 		}
 		args[i] = d
 	}
@@ -482,7 +491,15 @@ func (s *Subquery) Eval(ec *ExecCtx, row Row) (types.Datum, error) {
 			sawNull = true
 			continue
 		}
-		res, err := s.Cmp.Fn(ec.Eval, left, r[0])
+		l, err := builtins.Coerce(ec.Eval, left, s.Cmp.Left)
+		if err != nil {
+			return nil, err
+		}
+		rv, err := builtins.Coerce(ec.Eval, r[0], s.Cmp.Right)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.Cmp.Fn(ec.Eval, l, rv)
 		if err != nil {
 			return nil, err
 		}

@@ -787,6 +787,11 @@ func (h *HashAgg) Open(ec *ExecCtx) (RowIter, error) {
 				if args[j], err = e.Eval(ec, r); err != nil {
 					return fail(err)
 				}
+				if j < len(a.Ov.Args) {
+					if args[j], err = builtins.Coerce(ec.Eval, args[j], a.Ov.Args[j]); err != nil {
+						return fail(err)
+					}
+				}
 			}
 			if a.Distinct {
 				dk := hashRow(args, 0)
