@@ -268,9 +268,9 @@ func (b *Builder) buildLimit(n Node, l *ast.Limit) (Node, error) {
 	}
 	// Push a constant limit into a bare scan beneath a projection.
 	if lim.Offset == nil {
-		if c, ok := lim.Count.(*Const); ok {
-			if v, ok := c.D.(types.DInt); ok {
-				pushLimit(n, int64(v))
+		if c, ok := lim.Count.(*Const); ok && c.D != types.Null {
+			if d, err := types.Cast(c.D, types.Int8, false, nil); err == nil && d.(types.DInt) >= 0 {
+				pushLimit(n, int64(d.(types.DInt)))
 			}
 		}
 	}
@@ -284,10 +284,46 @@ func pushLimit(n Node, limit int64) {
 	case *Project:
 		pushLimit(x.Input, limit)
 	case *Scan:
-		if x.Filter == nil {
-			x.Limit = limit
+		x.Limit = limit
+	}
+}
+
+// orderFromIndex is the rule "order-by-index": when the rows come from a
+// scan whose index already yields the ORDER BY order (the keys are a
+// prefix of the index columns, all NOT NULL, in one consistent direction),
+// the sort is dropped and the scan runs forward or in reverse. With a
+// LIMIT above, the scan then reads only the rows it returns.
+func (b *Builder) orderFromIndex(n Node, keys []SortKey) bool {
+	proj, ok := n.(*Project)
+	if !ok {
+		return false
+	}
+	scan, ok := proj.Input.(*Scan)
+	if !ok || len(keys) > len(scan.Index.ColumnIDs) {
+		return false
+	}
+	reverse := false
+	for i, k := range keys {
+		if k.Col >= len(proj.Exprs) {
+			return false
+		}
+		ref, ok := proj.Exprs[k.Col].(*ColRef)
+		if !ok || ref.Depth != 0 {
+			return false
+		}
+		col, pos, _ := scan.Table.Desc.ColumnByID(scan.Index.ColumnIDs[i])
+		if pos != ref.Idx || col.Nullable {
+			return false
+		}
+		desc := k.Desc != (i < len(scan.Index.Descending) && scan.Index.Descending[i])
+		if i == 0 {
+			reverse = desc
+		} else if desc != reverse {
+			return false
 		}
 	}
+	scan.Reverse = reverse
+	return true
 }
 
 // ---- FROM ----
@@ -616,7 +652,7 @@ func (b *Builder) buildSelect(s *scope, sel *ast.SelectStmt) (Node, error) {
 	if sel.Distinct {
 		out = &Distinct{Input: out, NumCols: nVisible}
 	}
-	if len(keys) > 0 {
+	if len(keys) > 0 && (sel.Distinct || !b.orderFromIndex(out, keys)) {
 		out = &Sort{Input: out, Keys: keys}
 	}
 	if len(cols) > nVisible {

@@ -115,18 +115,26 @@ func collect(ec *ExecCtx, n Node, few bool) ([]Row, error) {
 // Explain renders a plan tree.
 func Explain(n Node) []string {
 	var out []string
-	var walk func(n Node, depth int)
-	walk = func(n Node, depth int) {
-		prefix := strings.Repeat("  ", depth)
-		if depth > 0 {
-			prefix = strings.Repeat("  ", depth-1) + "└── "
+	var walk func(n Node, prefix, branch string)
+	walk = func(n Node, prefix, branch string) {
+		out = append(out, prefix+branch+n.Explain())
+		kids := n.Children()
+		childPrefix := prefix
+		switch branch {
+		case "├── ":
+			childPrefix += "│   "
+		case "└── ":
+			childPrefix += "    "
 		}
-		out = append(out, prefix+n.Explain())
-		for _, c := range n.Children() {
-			walk(c, depth+1)
+		for i, c := range kids {
+			b := "├── "
+			if i == len(kids)-1 {
+				b = "└── "
+			}
+			walk(c, childPrefix, b)
 		}
 	}
-	walk(n, 0)
+	walk(n, "", "")
 	return out
 }
 

@@ -102,7 +102,7 @@ func (s *Scan) Explain() string {
 	kind := "scan"
 	if len(s.Spans) > 0 {
 		kind = "span scan"
-		if len(s.Spans) == 1 && s.isPoint(s.Spans[0]) {
+		if len(s.Spans) == 1 && s.isPoint(s.Spans[0]) && (s.Index.Unique || s.Index.ID == catalog.PrimaryIndexID) {
 			kind = "point lookup"
 		}
 	} else {
@@ -268,6 +268,8 @@ func (it *scanIter) fetch() error {
 		sp := &it.spans[0]
 		n := int64(scanBatchRows)
 		if it.s.Limit > 0 && it.s.Filter == nil && it.s.Limit-it.emitted < n {
+			// Without a filter every row read is returned: read no more
+			// than the limit needs.
 			n = it.s.Limit - it.emitted
 		}
 		var rows []kvpb.KeyValue
@@ -294,7 +296,7 @@ func (it *scanIter) fetch() error {
 
 func (it *scanIter) Next() (Row, error) {
 	for {
-		if it.s.Limit > 0 && it.s.Filter == nil && it.emitted >= it.s.Limit {
+		if it.s.Limit > 0 && it.emitted >= it.s.Limit {
 			return nil, nil
 		}
 		if err := it.ec.Ctx.Err(); err != nil {
