@@ -35,6 +35,18 @@ func startNode(t testing.TB) *Server {
 	return srv
 }
 
+// mustConnect opens a pgx connection to defaultdb, closed with the test.
+func mustConnect(t testing.TB, srv *Server) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(ctx) })
+	return c
+}
+
 func dsn(srv *Server, db string) string {
 	return fmt.Sprintf("postgres://root@%s/%s?sslmode=disable", srv.SQLAddr(), db)
 }
@@ -127,12 +139,8 @@ func TestLibPQ(t *testing.T) {
 func TestPgxTypesBinaryAndText(t *testing.T) {
 	srv := startNode(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `CREATE TABLE ty (id INT8 PRIMARY KEY, b BOOL, i2 INT2, i4 INT4, f4 FLOAT4, f8 FLOAT8,
+	conn := mustConnect(t, srv)
+	_, err := conn.Exec(ctx, `CREATE TABLE ty (id INT8 PRIMARY KEY, b BOOL, i2 INT2, i4 INT4, f4 FLOAT4, f8 FLOAT8,
 		n NUMERIC, t TEXT, v VARCHAR(10), by BYTEA, d DATE, ts TIMESTAMP, tz TIMESTAMPTZ, iv INTERVAL, u UUID, j JSONB)`)
 	if err != nil {
 		t.Fatal(err)
@@ -192,11 +200,7 @@ func TestPgxTypesBinaryAndText(t *testing.T) {
 func TestPgxErrorsTransactionsAndPortals(t *testing.T) {
 	srv := startNode(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := mustConnect(t, srv)
 	if _, err := conn.Exec(ctx, `CREATE TABLE kv (k INT PRIMARY KEY, v TEXT)`); err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +259,7 @@ func TestPgxErrorsTransactionsAndPortals(t *testing.T) {
 func TestPgxCancel(t *testing.T) {
 	srv := startNode(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := mustConnect(t, srv)
 	if _, err := conn.Exec(ctx, `CREATE TABLE big (k INT PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
@@ -276,16 +276,12 @@ func TestPgxCancel(t *testing.T) {
 	}
 	qctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	_, err = conn.Exec(qctx, `SELECT count(*) FROM big a, big b, big c WHERE a.k + b.k + c.k = -1`)
+	_, err := conn.Exec(qctx, `SELECT count(*) FROM big a, big b, big c WHERE a.k + b.k + c.k = -1`)
 	if err == nil {
 		t.Fatal("expected cancellation")
 	}
 	// pgx closes the connection on context cancellation; a new one works.
-	conn2, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn2.Close(ctx)
+	conn2 := mustConnect(t, srv)
 	var n int
 	if err := conn2.QueryRow(ctx, `SELECT count(*) FROM big`).Scan(&n); err != nil || n != 300 {
 		t.Fatalf("after cancel: %d %v", n, err)
@@ -333,11 +329,7 @@ func TestManyConnections(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := mustConnect(t, srv)
 	var total int
 	if err := c.QueryRow(ctx, `SELECT sum(n) FROM hits`).Scan(&total); err != nil || total != conns*3 {
 		t.Fatalf("sum %d err %v", total, err)
@@ -380,11 +372,7 @@ func TestPsqlScript(t *testing.T) {
 func TestAutocommitRetry(t *testing.T) {
 	srv := startNode(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := mustConnect(t, srv)
 	if _, err := c.Exec(ctx, `CREATE TABLE counter (id INT PRIMARY KEY, n INT); INSERT INTO counter VALUES (1, 0)`); err != nil {
 		t.Fatal(err)
 	}
@@ -425,16 +413,8 @@ func TestAutocommitRetry(t *testing.T) {
 func TestExplicitTransactionConflictIs40001(t *testing.T) {
 	srv := startNode(t)
 	ctx := context.Background()
-	a, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(ctx)
-	b, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
+	a := mustConnect(t, srv)
+	b := mustConnect(t, srv)
 	if _, err := a.Exec(ctx, `CREATE TABLE x (id INT PRIMARY KEY, v INT); INSERT INTO x VALUES (1, 10)`); err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +433,7 @@ func TestExplicitTransactionConflictIs40001(t *testing.T) {
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err = txB.Exec(ctx, `UPDATE x SET v = $1 WHERE id = 1`, vb+1)
+	_, err := txB.Exec(ctx, `UPDATE x SET v = $1 WHERE id = 1`, vb+1)
 	if err == nil {
 		err = txB.Commit(ctx)
 	} else {
@@ -478,11 +458,7 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	defer func() { _ = srv.Stop(ctx) }()
 	srv.sql.SetStatementMemoryForTesting(64 << 10)
-	c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := mustConnect(t, srv)
 	if _, err := c.Exec(ctx, `CREATE TABLE m (k INT PRIMARY KEY, v TEXT)`); err != nil {
 		t.Fatal(err)
 	}
