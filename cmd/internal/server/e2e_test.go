@@ -486,3 +486,37 @@ func TestMemoryBudget(t *testing.T) {
 		t.Fatalf("streamed %d rows: %v", n, rows.Err())
 	}
 }
+
+// TestStatementTimeout: statement_timeout cancels a long statement with
+// 57014 and the session keeps working.
+func TestStatementTimeout(t *testing.T) {
+	srv := startNode(t)
+	ctx := context.Background()
+	c := mustConnect(t, srv)
+	if _, err := c.Exec(ctx, `CREATE TABLE st (k INT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	batch := &pgx.Batch{}
+	for i := 1; i <= 300; i++ {
+		batch.Queue(`INSERT INTO st VALUES ($1)`, i)
+	}
+	if err := c.SendBatch(ctx, batch).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `SET statement_timeout = 200`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := c.Exec(ctx, `SELECT count(*) FROM st a, st b, st c WHERE a.k + b.k + c.k = -1`)
+	if pgCode(err) != "57014" {
+		t.Fatalf("want 57014, got %v", err)
+	}
+	t.Logf("cancelled after %s", time.Since(start))
+	if _, err := c.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRow(ctx, `SELECT count(*) FROM st`).Scan(&n); err != nil || n != 300 {
+		t.Fatalf("after timeout: %d %v", n, err)
+	}
+}
