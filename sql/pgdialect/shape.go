@@ -118,6 +118,16 @@ func (r *rw) dml(seq []*node, verb string, frag *fragments) []*node {
 	switch verb {
 	case "insert":
 		seq = r.onConflict(seq, frag)
+		// PostgreSQL has no empty row constructor: VALUES () is a syntax
+		// error at ")" (the rewrite below produces it only for DEFAULT
+		// VALUES).
+		if v := indexWord(seq, 0, "values"); v >= 0 {
+			for _, n := range seq[v+1:] {
+				if n.isParen() && len(n.kids) == 0 {
+					r.fail(syntaxErrorAt(r.src, n.close))
+				}
+			}
+		}
 		// DEFAULT VALUES → () VALUES ().
 		for i := 0; i+1 < len(seq); i++ {
 			if hasWords(seq, i, "default", "values") {
