@@ -333,21 +333,12 @@ func (b *Builder) BuildUpdate(n *ast.UpdateStmt, x DMLExtras, parse func(string)
 	if n.Order != nil || n.Limit != nil {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "UPDATE does not support ORDER BY or LIMIT")
 	}
-	tn, alias, err := tableNameOf(n.TableRefs)
+	tg, err := b.dmlTarget(n.TableRefs, n.Where)
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.Catalog.Table(tn.Name.O)
-	if err != nil {
-		return nil, err
-	}
-	up := &Update{Table: t}
-	ts := tableScope(t, alias)
-	src, err := b.targetRows(t, alias, ts, n.Where)
-	if err != nil {
-		return nil, err
-	}
-	up.Source = src
+	t, alias, ts := tg.table, tg.alias, tg.scope
+	up := &Update{Table: t, Source: tg.rows}
 	defaults, err := b.DefaultExprs(t, parse)
 	if err != nil {
 		return nil, err
@@ -393,23 +384,13 @@ func (b *Builder) BuildDelete(n *ast.DeleteStmt, x DMLExtras) (*Delete, error) {
 	if n.IsMultiTable || n.Order != nil || n.Limit != nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this DELETE form is not supported")
 	}
-	tn, alias, err := tableNameOf(n.TableRefs)
+	tg, err := b.dmlTarget(n.TableRefs, n.Where)
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.Catalog.Table(tn.Name.O)
-	if err != nil {
-		return nil, err
-	}
-	del := &Delete{Table: t}
-	ts := tableScope(t, alias)
-	src, err := b.targetRows(t, alias, ts, n.Where)
-	if err != nil {
-		return nil, err
-	}
-	del.Source = src
+	del := &Delete{Table: tg.table, Source: tg.rows}
 	if len(x.Returning) > 0 {
-		if del.Returning, del.ReturnCols, err = b.compileReturning(ts, x.Returning); err != nil {
+		if del.Returning, del.ReturnCols, err = b.compileReturning(tg.scope, x.Returning); err != nil {
 			return nil, err
 		}
 	}
@@ -417,17 +398,34 @@ func (b *Builder) BuildDelete(n *ast.DeleteStmt, x DMLExtras) (*Delete, error) {
 	return del, nil
 }
 
-// targetRows scans the rows of t an UPDATE or DELETE touches.
-func (b *Builder) targetRows(t *Table, alias string, ts *scope, where ast.ExprNode) (Node, error) {
-	src := Node(&Scan{Table: t, Index: &t.Desc.PrimaryIndex, Alias: alias})
-	if where == nil {
-		return src, nil
-	}
-	pred, err := b.compileCondition(ts, where, "WHERE")
+// dmlTarget is the table an UPDATE or DELETE writes and the rows it
+// touches.
+type dmlTarget struct {
+	table *Table
+	alias string
+	scope *scope
+	rows  Node
+}
+
+func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode) (*dmlTarget, error) {
+	tn, alias, err := tableNameOf(refs)
 	if err != nil {
 		return nil, err
 	}
-	return b.applyFilter(src, pred), nil
+	t, err := b.Catalog.Table(tn.Name.O)
+	if err != nil {
+		return nil, err
+	}
+	tg := &dmlTarget{table: t, alias: alias, scope: tableScope(t, alias)}
+	tg.rows = &Scan{Table: t, Index: &t.Desc.PrimaryIndex, Alias: alias}
+	if where != nil {
+		pred, err := b.compileCondition(tg.scope, where, "WHERE")
+		if err != nil {
+			return nil, err
+		}
+		tg.rows = b.applyFilter(tg.rows, pred)
+	}
+	return tg, nil
 }
 
 // compileCondition compiles a boolean clause (WHERE, HAVING, ON).
