@@ -290,16 +290,26 @@ func (d *ddl) makeSequence(name string, start, inc, min, max int64, owner catalo
 }
 
 func (d *ddl) dropTables(n *ast.DropTableStmt) error {
-	for _, tn := range n.Tables {
-		desc, err := d.getTable(tn.Name.O)
+	names := make([]string, len(n.Tables))
+	for i, tn := range n.Tables {
+		names[i] = tn.Name.O
+	}
+	return d.dropObjects(names, catalog.KindTable, "table", n.IfExists, d.dropTableDesc)
+}
+
+// dropObjects drops named objects of one kind; with IF EXISTS a missing
+// one is a notice ("... does not exist, skipping"), as in PostgreSQL.
+func (d *ddl) dropObjects(names []string, kind catalog.Kind, noun string, ifExists bool, drop func(*catalog.Descriptor) error) error {
+	for _, name := range names {
+		desc, err := d.s.catalogView(d.ctx).lookup(name, kind)
 		if err != nil {
-			if n.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
-				_ = d.notice(sqlerr.New(sqlerr.UndefinedTable, "table %q does not exist, skipping", tn.Name.O))
+			if ifExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
+				_ = d.notice(sqlerr.New(sqlerr.UndefinedTable, "%s %q does not exist, skipping", noun, name))
 				continue
 			}
 			return err
 		}
-		if err := d.dropTableDesc(desc); err != nil {
+		if err := drop(desc); err != nil {
 			return err
 		}
 	}
@@ -556,19 +566,11 @@ func (d *ddl) createSequence(n *ast.CreateSequenceStmt) error {
 }
 
 func (d *ddl) dropSequences(n *ast.DropSequenceStmt) error {
-	for _, tn := range n.Sequences {
-		desc, err := d.s.catalogView(d.ctx).lookup(tn.Name.O, catalog.KindSequence)
-		if err != nil {
-			if n.IfExists && sqlerr.Code(err) == sqlerr.UndefinedTable {
-				continue
-			}
-			return err
-		}
-		if err := d.dropSequenceDesc(desc); err != nil {
-			return err
-		}
+	names := make([]string, len(n.Sequences))
+	for i, tn := range n.Sequences {
+		names[i] = tn.Name.O
 	}
-	return nil
+	return d.dropObjects(names, catalog.KindSequence, "sequence", n.IfExists, d.dropSequenceDesc)
 }
 
 func (d *ddl) dropSequenceDesc(desc *catalog.Descriptor) error {
