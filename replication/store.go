@@ -75,6 +75,10 @@ type Store struct {
 
 	stopOnce     sync.Once
 	stopper      chan struct{}
+	stopCtx      context.Context // cancelled by Stop
+	cancelAll    context.CancelFunc
+	inflight     sync.WaitGroup // Sends in progress
+	inflightMu   sync.RWMutex   // write-held by Stop while it closes the gate
 	wg           sync.WaitGroup
 	stopListener func()
 }
@@ -97,6 +101,7 @@ func NewStore(cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), bootID: boot,
 		replicas: map[int64]*Replica{}, stopper: make(chan struct{})}
+	s.stopCtx, s.cancelAll = context.WithCancel(context.Background())
 	st, err := raftlog.Open(cfg.Engine, FirstRangeID)
 	if err != nil {
 		return nil, err
@@ -246,23 +251,49 @@ func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {
 // Send implements kvrpc.Handler: it evaluates the batch on the replica of
 // the range holding its keys, which must hold the lease.
 func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+	s.inflightMu.RLock()
 	select {
 	case <-s.stopper:
+		s.inflightMu.RUnlock()
 		return nil, ErrStoreStopped
 	default:
 	}
+	s.inflight.Add(1)
+	s.inflightMu.RUnlock()
+	defer s.inflight.Done()
+
 	r := s.Replica(FirstRangeID)
 	if r == nil {
 		return nil, &kvpb.RangeUnavailableError{RangeID: FirstRangeID, Msg: fmt.Sprintf("n%d holds no replica", s.cfg.NodeID)}
 	}
-	return r.send(ctx, ba)
+	// Stop cancels requests in progress, as a crash would end them.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.stopCtx, cancel)
+	defer stop()
+	resp, err := r.send(ctx, ba)
+	if err != nil && s.stopCtx.Err() != nil {
+		var amb *kvpb.AmbiguousResultError
+		switch {
+		case errors.As(err, &amb):
+		case ba.IsReadOnly():
+			err = fmt.Errorf("%w (was: %v)", ErrStoreStopped, err)
+		default:
+			err = &kvpb.AmbiguousResultError{Msg: fmt.Sprintf("n%d stopped during the request: %v", s.cfg.NodeID, err)}
+		}
+	}
+	return resp, err
 }
 
 // Stop stops the replicas. Writes in flight fail as ambiguous. It does not
 // close the engine.
 func (s *Store) Stop() {
 	s.stopOnce.Do(func() {
+		s.inflightMu.Lock()
 		close(s.stopper)
+		s.inflightMu.Unlock()
+		s.cancelAll()
+		s.inflight.Wait()
 		if s.stopListener != nil {
 			s.stopListener()
 		}
