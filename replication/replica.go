@@ -46,6 +46,11 @@ type Replica struct {
 
 	signal chan struct{} // a Ready may be pending
 
+	// startCommit is the commit index persisted when the replica opened:
+	// every write acknowledged before a restart is at or below it, so the
+	// replica serves nothing until it has applied that far.
+	startCommit uint64
+
 	mu struct {
 		sync.Mutex
 		raw          *raft.RawNode
@@ -85,6 +90,11 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	}
 	r := &Replica{store: s, rangeID: rangeID, log: st, signal: make(chan struct{}, 1)}
 	r.mu.proposals = map[uint64]*proposal{}
+	hs, _, err := st.InitialState()
+	if err != nil {
+		return nil, err
+	}
+	r.startCommit = hs.GetCommit()
 	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeAppliedStateKey(rangeID)); err != nil {
 		return nil, err
 	} else if ok {
@@ -127,6 +137,17 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	}
 	r.mu.raw = raw
 	return r, nil
+}
+
+// campaignIfSole starts an election at once when this replica is the
+// group's only voter, instead of waiting out an election timeout.
+func (r *Replica) campaignIfSole() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, cs, err := r.log.InitialState()
+	if err == nil && len(cs.GetVoters()) == 1 && cs.GetVoters()[0] == uint64(r.store.cfg.NodeID) {
+		_ = r.mu.raw.Campaign()
+	}
 }
 
 // RangeID returns the replica's range.
@@ -184,6 +205,9 @@ func (r *Replica) CheckServe(ts hlc.Timestamp) error {
 func (r *Replica) checkLeaseLocked(now, ts hlc.Timestamp) error {
 	l := r.mu.lease
 	self := r.store.cfg.NodeID
+	if r.mu.applied.raftIndex < r.startCommit {
+		return &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: self, Msg: "replaying the raft log after a restart"}
+	}
 	if l.Replica == self {
 		if st := l.Evaluate(now, r.store.cfg.Clock.MaxOffset(), ts); st == lease.Valid {
 			return nil
@@ -286,18 +310,18 @@ func (r *Replica) maybeRequestLeaseLocked(now hlc.Timestamp) {
 }
 
 // handleReady runs one Ready: persist, send, apply, advance. It is called
-// only from the replica's goroutine.
-func (r *Replica) handleReady() error {
+// only from the replica's goroutine, and reports whether it found a Ready.
+func (r *Replica) handleReady() (bool, error) {
 	r.mu.Lock()
 	if !r.mu.raw.HasReady() {
 		r.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	rd := r.mu.raw.Ready()
 	r.mu.Unlock()
 
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		return fmt.Errorf("r%d: snapshots are not supported yet", r.rangeID)
+		return false, fmt.Errorf("r%d: snapshots are not supported yet", r.rangeID)
 	}
 	if len(rd.Entries) > 0 || !raft.IsEmptyHardState(rd.HardState) {
 		b := r.store.cfg.Engine.NewBatch()
@@ -315,19 +339,19 @@ func (r *Replica) handleReady() error {
 		b.Close()
 		if err != nil {
 			r.log.Discard(b)
-			return err
+			return false, err
 		}
 	}
 	r.store.sendRaft(r.rangeID, rd.Messages)
 	for _, e := range rd.CommittedEntries {
 		if err := r.apply(e); err != nil {
-			return err
+			return false, err
 		}
 	}
 	r.mu.Lock()
 	r.mu.raw.Advance(rd)
 	r.mu.Unlock()
-	return nil
+	return true, nil
 }
 
 // apply applies one committed entry.

@@ -178,6 +178,8 @@ func (s *Store) Start() {
 	s.mu.RLock()
 	for _, r := range s.replicas {
 		s.runReplica(r)
+		r.campaignIfSole()
+		r.wake()
 	}
 	s.mu.RUnlock()
 	s.wg.Add(1)
@@ -194,7 +196,13 @@ func (s *Store) runReplica(r *Replica) {
 				return
 			case <-r.signal:
 			}
-			if err := r.handleReady(); err != nil {
+			// Advancing can make another Ready (a single voter commits
+			// its own entries once they are persisted): drain them all.
+			var err error
+			for more := true; more && err == nil; {
+				more, err = r.handleReady()
+			}
+			if err != nil {
 				// Storage failures leave the replica's durable state
 				// unknown: stop serving it rather than diverge.
 				s.log.Error("replica failed; it stops", "range", r.rangeID, "err", err)
