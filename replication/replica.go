@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/keys"
@@ -62,6 +64,10 @@ type Replica struct {
 		leaseReqAt   time.Time
 		leader       uint64
 		ticks        int
+		// confChangePending: a membership change was proposed and has
+		// not applied; raft allows one at a time.
+		confChangePending bool
+		confChangeAt      time.Time
 	}
 }
 
@@ -144,8 +150,8 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 func (r *Replica) campaignIfSole() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, cs, err := r.log.InitialState()
-	if err == nil && len(cs.GetVoters()) == 1 && cs.GetVoters()[0] == uint64(r.store.cfg.NodeID) {
+	voters := r.mu.raw.Status().Config.Voters.IDs()
+	if _, self := voters[uint64(r.store.cfg.NodeID)]; self && len(voters) == 1 {
 		_ = r.mu.raw.Campaign()
 	}
 }
@@ -273,8 +279,17 @@ func (r *Replica) tick() {
 	st := r.mu.raw.BasicStatus()
 	r.mu.leader = st.Lead
 	stall := time.Duration(r.store.cfg.ElectionTicks) * r.store.cfg.TickInterval
-	for _, p := range r.mu.proposals {
-		if time.Since(p.proposedAt) > stall {
+	leaseGone := r.mu.lease.Replica != r.store.cfg.NodeID || r.mu.lease.Evaluate(now, 0, hlc.Timestamp{}) != lease.Valid
+	for id, p := range r.mu.proposals {
+		switch {
+		case leaseGone:
+			// The lease this write was evaluated under has expired here,
+			// and this replica may no longer even receive the log (a
+			// partition, or removal from the range): nobody will tell it
+			// whether the write applied.
+			delete(r.mu.proposals, id)
+			p.finish(&kvpb.AmbiguousResultError{Msg: fmt.Sprintf("r%d: lease expired while the write was being replicated", r.rangeID)})
+		case time.Since(p.proposedAt) > stall:
 			p.proposedAt = time.Now()
 			_ = r.mu.raw.Propose(p.data)
 		}
@@ -357,8 +372,18 @@ func (r *Replica) handleReady() (bool, error) {
 // apply applies one committed entry.
 func (r *Replica) apply(e *raftpb.Entry) error {
 	switch e.GetType() {
-	case raftpb.EntryType_EntryConfChange, raftpb.EntryType_EntryConfChangeV2:
-		return fmt.Errorf("r%d: membership changes are not supported yet (entry %d)", r.rangeID, e.GetIndex())
+	case raftpb.EntryType_EntryConfChange:
+		cc := &raftpb.ConfChange{}
+		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
+			return fmt.Errorf("r%d: entry %d: %w", r.rangeID, e.GetIndex(), err)
+		}
+		return r.applyConfChange(e.GetIndex(), cc)
+	case raftpb.EntryType_EntryConfChangeV2:
+		cc := &raftpb.ConfChangeV2{}
+		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
+			return fmt.Errorf("r%d: entry %d: %w", r.rangeID, e.GetIndex(), err)
+		}
+		return r.applyConfChange(e.GetIndex(), cc)
 	}
 	if len(e.GetData()) == 0 {
 		// An empty entry appended by a new leader.
@@ -472,6 +497,47 @@ func (r *Replica) applyLease(index uint64, cmd *command) error {
 		}
 	}
 	return nil
+}
+
+// applyConfChange applies a membership change and persists the resulting
+// configuration with the applied index (synced: raft must never restart
+// with a configuration older than one it acted on).
+func (r *Replica) applyConfChange(index uint64, cc raftpb.ConfChangeI) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cs := r.mu.raw.ApplyConfChange(cc)
+	r.mu.applied.raftIndex = index
+	b := r.store.cfg.Engine.NewBatch()
+	defer b.Close()
+	if err := r.log.SetConfState(b, cs); err != nil {
+		return err
+	}
+	if err := mvcc.PutUnversioned(b, keys.RangeAppliedStateKey(r.rangeID), r.mu.applied.encode()); err != nil {
+		return err
+	}
+	if err := r.log.Commit(b); err != nil {
+		r.log.Discard(b)
+		return err
+	}
+	r.mu.confChangePending = false
+	r.store.log.Info("range membership changed", "range", r.rangeID, "voters", cs.GetVoters(), "learners", cs.GetLearners())
+	return nil
+}
+
+// Membership returns the applied voters and learners.
+func (r *Replica) Membership() (voters, learners []int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cfg := r.mu.raw.Status().Config
+	for id := range cfg.Voters.IDs() {
+		voters = append(voters, int32(id))
+	}
+	for id := range cfg.Learners {
+		learners = append(learners, int32(id))
+	}
+	slices.Sort(voters)
+	slices.Sort(learners)
+	return voters, learners
 }
 
 // failProposals ends every waiting proposal when the replica stops.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/outpostdb/outpost/kv/hlc"
@@ -35,6 +36,17 @@ type Config struct {
 	// LeaseDuration of range leases. Default 3s. Failover takes about the
 	// election timeout plus what remains of the dead holder's lease.
 	LeaseDuration time.Duration
+	// Liveness, when set, drives the replicate queue (up-replication,
+	// replacement of dead nodes, decommissioning).
+	Liveness NodeLiveness
+	// ReplicationFactor is the number of voters per range. Default 3
+	// (fewer while fewer nodes are usable).
+	ReplicationFactor int
+	// DeadAfter: a node down this long has its replicas re-created
+	// elsewhere. Default 5 minutes.
+	DeadAfter time.Duration
+	// ReplicateInterval between replicate queue passes. Default 1s.
+	ReplicateInterval time.Duration
 	// Local configures each range's evaluation pipeline (transaction
 	// expiry, GC). NodeID, BootID, RangeID and Replication are set by the
 	// Store.
@@ -55,6 +67,15 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = 3
+	}
+	if c.DeadAfter == 0 {
+		c.DeadAfter = 5 * time.Minute
+	}
+	if c.ReplicateInterval == 0 {
+		c.ReplicateInterval = time.Second
 	}
 }
 
@@ -106,9 +127,9 @@ func NewStore(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, cs, err := st.InitialState(); err != nil {
+	if last, err := st.LastIndex(); err != nil {
 		return nil, err
-	} else if len(cs.GetVoters()) > 0 {
+	} else if last > 0 {
 		if err := s.addReplica(FirstRangeID); err != nil {
 			return nil, err
 		}
@@ -117,33 +138,32 @@ func NewStore(cfg Config) (*Store, error) {
 }
 
 // Bootstrap creates the first range with the given voters on a store that
-// holds no replica yet. Every initial voter bootstraps with the same list.
+// holds no replica yet. Every initial voter bootstraps with the same list:
+// the configuration is written as the first entries of the log, so that a
+// replica added later learns it by replaying the log.
 func (s *Store) Bootstrap(voters []int32) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.replicas) > 0 {
+	if s.Replica(FirstRangeID) != nil {
 		return fmt.Errorf("replication: n%d is already bootstrapped", s.cfg.NodeID)
 	}
-	st, err := raftlog.Open(s.cfg.Engine, FirstRangeID)
+	r, err := newReplica(s, FirstRangeID)
 	if err != nil {
 		return err
 	}
-	cs := &raftpb.ConfState{}
-	for _, v := range voters {
-		cs.Voters = append(cs.Voters, uint64(v))
+	peers := make([]raft.Peer, len(voters))
+	for i, v := range voters {
+		peers[i] = raft.Peer{ID: uint64(v)}
 	}
-	b := s.cfg.Engine.NewBatch()
-	defer b.Close()
-	if err := st.SetConfState(b, cs); err != nil {
+	r.mu.Lock()
+	err = r.mu.raw.Bootstrap(peers)
+	r.mu.Unlock()
+	if err != nil {
+		r.pipeline.Stop()
 		return err
 	}
-	if err := st.Commit(b); err != nil {
-		return err
-	}
-	s.mu.Unlock()
-	err = s.addReplica(FirstRangeID)
 	s.mu.Lock()
-	return err
+	s.replicas[FirstRangeID] = r
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Store) addReplica(rangeID int64) error {
@@ -184,6 +204,34 @@ func (s *Store) Start() {
 	s.mu.RUnlock()
 	s.wg.Add(1)
 	go s.tickLoop()
+	if s.cfg.Liveness != nil {
+		s.wg.Add(1)
+		go s.replicateLoop()
+	}
+}
+
+// replicateLoop runs the replicate queue over the ranges this node leads.
+func (s *Store) replicateLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.ReplicateInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopper:
+			return
+		case <-t.C:
+		}
+		nodes := map[int32]NodeStatus{}
+		for _, n := range s.cfg.Liveness.Nodes() {
+			nodes[n.ID] = n
+		}
+		s.mu.RLock()
+		for _, r := range s.replicas {
+			r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter)
+			r.wake()
+		}
+		s.mu.RUnlock()
+	}
 }
 
 func (s *Store) runReplica(r *Replica) {
@@ -233,10 +281,47 @@ func (s *Store) tickLoop() {
 
 func (s *Store) handleRaft(_ context.Context, from int32, msgs []transport.Message) {
 	for _, m := range msgs {
-		if r := s.Replica(m.RangeID); r != nil {
-			r.step(m.Msg)
+		r := s.Replica(m.RangeID)
+		if r == nil {
+			// A leader talking to us about a range we do not hold: we
+			// were added to it. Create an empty replica; the leader
+			// fills its log.
+			switch m.Msg.GetType() {
+			case raftpb.MessageType_MsgApp, raftpb.MessageType_MsgHeartbeat, raftpb.MessageType_MsgSnap:
+			default:
+				continue
+			}
+			var err error
+			if r, err = s.createReplica(m.RangeID); err != nil {
+				s.log.Error("cannot create replica", "range", m.RangeID, "err", err)
+				continue
+			}
 		}
+		r.step(m.Msg)
 	}
+}
+
+// createReplica makes an uninitialized replica for a range this node was
+// added to, and runs it.
+func (s *Store) createReplica(rangeID int64) (*Replica, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.replicas[rangeID]; r != nil {
+		return r, nil
+	}
+	select {
+	case <-s.stopper:
+		return nil, ErrStoreStopped
+	default:
+	}
+	r, err := newReplica(s, rangeID)
+	if err != nil {
+		return nil, err
+	}
+	s.replicas[rangeID] = r
+	s.runReplica(r)
+	s.log.Info("replica created", "range", rangeID)
+	return r, nil
 }
 
 func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {

@@ -34,6 +34,9 @@ import (
 // Options configure a cluster.
 type Options struct {
 	Nodes int
+	// Bootstrap is how many of the nodes are the range's initial voters
+	// (default all); the others receive replicas from the replicate queue.
+	Bootstrap int
 	// Store overrides (ticks, lease duration); NodeID, Engine, Clock and
 	// Transport are set per node.
 	Store replication.Config
@@ -55,6 +58,9 @@ type Node struct {
 	Router *router.Router
 	DB     *kv.DB
 	alive  bool
+
+	downSince       time.Time
+	decommissioning bool
 }
 
 // Cluster is a set of in-process nodes.
@@ -81,6 +87,9 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	if opts.Store.TickInterval == 0 {
 		opts.Store.TickInterval = 20 * time.Millisecond
 	}
+	if opts.Store.ReplicateInterval == 0 {
+		opts.Store.ReplicateInterval = 100 * time.Millisecond
+	}
 	if opts.Store.LeaseDuration == 0 {
 		opts.Store.LeaseDuration = time.Second
 	}
@@ -89,14 +98,22 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	}
 	c := &Cluster{opts: opts, Transport: transport.NewMem(opts.Seed), rng: rand.New(rand.NewPCG(uint64(opts.Seed), 7)),
 		nodes: map[int32]*Node{}, blocked: map[[2]int32]bool{}}
+	if opts.Bootstrap == 0 {
+		opts.Bootstrap = opts.Nodes
+	}
+	c.opts.Bootstrap = opts.Bootstrap
 	var voters []int32
-	for i := 1; i <= opts.Nodes; i++ {
+	for i := 1; i <= opts.Bootstrap; i++ {
 		voters = append(voters, int32(i))
 	}
-	for _, id := range voters {
-		n := &Node{ID: id, FS: storage.NewMemFS()}
-		c.nodes[id] = n
-		if err := c.open(n, voters); err != nil {
+	for i := 1; i <= opts.Nodes; i++ {
+		n := &Node{ID: int32(i), FS: storage.NewMemFS()}
+		c.nodes[n.ID] = n
+		var boot []int32
+		if i <= opts.Bootstrap {
+			boot = voters
+		}
+		if err := c.open(n, boot); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -116,6 +133,7 @@ func (c *Cluster) open(n *Node, bootstrap []int32) error {
 	cfg := c.opts.Store
 	cfg.NodeID, cfg.Engine, cfg.Clock, cfg.Transport = n.ID, eng, clock, c.Transport
 	cfg.Logger = c.opts.Logger
+	cfg.Liveness = liveness{c}
 	st, err := replication.NewStore(cfg)
 	if err != nil {
 		eng.Close()
@@ -137,7 +155,9 @@ func (c *Cluster) open(n *Node, bootstrap []int32) error {
 	})
 	n.Engine, n.Clock, n.Store, n.Router = eng, clock, st, rt
 	n.DB = kv.NewDB(rt, clock, kv.Config{Coordinator: st.Coordinator()})
-	n.alive = true
+	c.mu.Lock()
+	n.alive, n.downSince = true, time.Time{}
+	c.mu.Unlock()
 	return nil
 }
 
@@ -195,6 +215,49 @@ func (c *Cluster) Kill(id int32) {
 	n.Store.Stop()
 	n.Engine.Close()
 	n.FS = crashed
+	c.mu.Lock()
+	n.downSince = time.Now()
+	c.mu.Unlock()
+}
+
+// AddNode starts a new, empty node; the replicate queue gives it replicas.
+func (c *Cluster) AddNode() (*Node, error) {
+	c.mu.Lock()
+	id := int32(len(c.nodes) + 1)
+	n := &Node{ID: id, FS: storage.NewMemFS()}
+	c.nodes[id] = n
+	c.mu.Unlock()
+	return n, c.open(n, nil)
+}
+
+// Decommission marks node id as leaving: its replicas move elsewhere.
+func (c *Cluster) Decommission(id int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nodes[id].decommissioning = true
+}
+
+// Members returns the voters and learners of the first range as the
+// leaseholder sees them.
+func (c *Cluster) Members() (voters, learners []int32) {
+	lh := c.LeaseHolder()
+	if lh == 0 {
+		return nil, nil
+	}
+	return c.Node(lh).Store.Replica(replication.FirstRangeID).Membership()
+}
+
+// liveness reports the in-process nodes' states to the replicate queue.
+type liveness struct{ c *Cluster }
+
+func (l liveness) Nodes() []replication.NodeStatus {
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	out := make([]replication.NodeStatus, 0, len(l.c.nodes))
+	for id, n := range l.c.nodes {
+		out = append(out, replication.NodeStatus{ID: id, Live: n.alive, DownSince: n.downSince, Decommissioning: n.decommissioning})
+	}
+	return out
 }
 
 // Restart reopens a killed node from its durable state.
@@ -235,7 +298,7 @@ func (c *Cluster) LeaseHolder() int32 {
 			continue
 		}
 		r := n.Store.Replica(replication.FirstRangeID)
-		if r != nil && r.CheckServe(n.Clock.Now()) == nil {
+		if r != nil && r.CheckServe(n.Clock.Now()) == nil && c.Alive(id) {
 			return id
 		}
 	}
@@ -262,7 +325,8 @@ func (c *Cluster) WaitApplied(ctx context.Context, index uint64) error {
 			if !c.Alive(id) {
 				continue
 			}
-			if c.Node(id).Store.Replica(replication.FirstRangeID).Status().AppliedIndex < index {
+			r := c.Node(id).Store.Replica(replication.FirstRangeID)
+			if r == nil || r.Status().AppliedIndex < index {
 				ok = false
 			}
 		}
