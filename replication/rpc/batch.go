@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"log"
 	"runtime/debug"
 
 	"google.golang.org/grpc"
@@ -137,7 +136,7 @@ func serveBatch(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryS
 func (n *Node) evalBatch(ctx context.Context, h kvrpc.Handler, req []byte) (resp []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("rpc: n%d: batch handler panic: %v\n%s", n.cfg.NodeID, r, debug.Stack())
+			n.cfg.Logf("rpc: n%d: batch handler panic: %v\n%s", n.cfg.NodeID, r, debug.Stack())
 			resp = errorResult(fmt.Errorf("rpc: n%d: batch handler panic: %v", n.cfg.NodeID, r))
 		}
 	}()

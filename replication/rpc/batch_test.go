@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,12 +137,18 @@ func TestBatchTypedErrors(t *testing.T) {
 }
 
 func TestBatchHandlerPanicIsAnError(t *testing.T) {
-	c := newCluster(t, 2, nil)
+	var logged atomic.Bool
+	c := newCluster(t, 2, func(cfg *Config) {
+		cfg.Logf = func(format string, args ...any) { logged.Store(true) }
+	})
 	c.node(2).SetBatchHandler(handlerFunc(func(context.Context, *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 		panic("boom")
 	}))
 	if _, err := c.node(1).SendBatch(context.Background(), 2, get("a")); err == nil || errors.Is(err, ErrUnavailable) {
 		t.Fatalf("panic: %v", err)
+	}
+	if !logged.Load() {
+		t.Fatal("the panic was not logged")
 	}
 	// The node still serves.
 	c.node(2).SetBatchHandler(handlerFunc(echoHandler))
@@ -280,4 +287,34 @@ func TestBatchAfterPeerRestart(t *testing.T) {
 		_, err := c.node(1).SendBatch(context.Background(), 2, get("a"))
 		return err == nil
 	})
+}
+
+func TestBatchTooLargeIsNotUnavailable(t *testing.T) {
+	c := newCluster(t, 2, func(cfg *Config) {
+		cfg.MaxMessageBytes = 128 << 10
+		cfg.SnapshotChunkBytes = 64 << 10
+		cfg.RaftMaxBatchBytes = 64 << 10
+	})
+	c.node(2).SetBatchHandler(handlerFunc(echoHandler))
+	big := &kvpb.BatchRequest{Requests: []kvpb.Request{&kvpb.PutRequest{Key: kvpb.Key("k"), Value: make([]byte, 200<<10)}}}
+	_, err := c.node(1).SendBatch(context.Background(), 2, big)
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("oversized batch: %v", err)
+	}
+}
+
+func TestBatchLocalStopDuringCall(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	seen := make(chan context.Context, 1)
+	c.node(2).SetBatchHandler(blockingHandler(seen))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.node(1).SendBatch(context.Background(), 2, get("a"))
+		errc <- err
+	}()
+	<-seen
+	c.node(1).Stop()
+	if err := <-errc; !errors.Is(err, ErrStopped) {
+		t.Fatalf("err %v, want ErrStopped", err)
+	}
 }

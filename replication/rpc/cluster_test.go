@@ -105,6 +105,12 @@ func (c *testCluster) node(id int32) *Node {
 	return c.nodes[id]
 }
 
+func (c *testCluster) addr(id int32) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addrs[id]
+}
+
 // restart stops node id and starts a new one on the same address.
 func (c *testCluster) restart(id int32) *Node {
 	c.t.Helper()

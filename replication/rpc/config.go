@@ -3,6 +3,7 @@ package rpc
 import (
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/outpostdb/outpost/replication/transport"
@@ -51,6 +52,9 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful phase of Stop, after which
 	// remaining RPCs are cut. Default 2s.
 	ShutdownTimeout time.Duration
+	// Logf logs events worth an operator's attention (a batch handler
+	// panic). Default log.Printf.
+	Logf func(format string, args ...any)
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -66,6 +70,9 @@ func (c *Config) EnsureDefaults() {
 	def(&c.BackoffBase, 50*time.Millisecond)
 	def(&c.BackoffMax, 2*time.Second)
 	def(&c.ShutdownTimeout, 2*time.Second)
+	if c.Logf == nil {
+		c.Logf = log.Printf
+	}
 	if c.RaftQueueLimit == 0 {
 		c.RaftQueueLimit = transport.DefaultQueueLimit
 	}

@@ -48,8 +48,10 @@
 // (typed kvpb errors included), or a context error (the caller's deadline
 // or cancellation; the deadline propagates to the remote handler's ctx), or
 // an error wrapping ErrUnavailable (the peer could not be reached, or the
-// connection broke). ErrUnavailable is ambiguous for writes: the batch may
-// have been evaluated.
+// connection broke; ErrStopped when the local node stopped), or another
+// error for problems retrying elsewhere would not fix (a message over
+// MaxMessageBytes). ErrUnavailable and a deadline are ambiguous for writes:
+// the batch may have been evaluated.
 //
 // Goroutines: the gRPC server's; one per ordered pair with a queued raft
 // message (sender side), started lazily by Send and stopped by Close; per

@@ -433,6 +433,10 @@ func (n *Node) callError(ctx context.Context, to int32, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("rpc: n%d: %w", to, err)
 	}
+	if n.ctx.Err() != nil {
+		// The local node stopped under the call (its connections closed).
+		return fmt.Errorf("rpc: n%d: %w", to, ErrStopped)
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return fmt.Errorf("rpc: n%d: %w: %w", to, ErrUnavailable, err)
@@ -442,8 +446,13 @@ func (n *Node) callError(ctx context.Context, to int32, err error) error {
 		return fmt.Errorf("rpc: n%d: %w", to, context.DeadlineExceeded)
 	case codes.Canceled:
 		return fmt.Errorf("rpc: n%d: %w", to, context.Canceled)
+	case codes.Unavailable, codes.Unknown:
+		return fmt.Errorf("rpc: n%d: %w: %s", to, ErrUnavailable, st.Message())
 	}
-	return fmt.Errorf("rpc: n%d: %w: %s: %s", to, ErrUnavailable, st.Code(), st.Message())
+	// Not a reachability problem (a message over MaxMessageBytes, a peer
+	// without the service, a malformed frame): retrying elsewhere would
+	// not help.
+	return fmt.Errorf("rpc: n%d: %s: %s", to, st.Code(), st.Message())
 }
 
 // jitter returns d scaled by a random factor in [0.8, 1.2).

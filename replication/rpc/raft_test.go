@@ -107,19 +107,6 @@ func TestRaftFIFOUnderLoad(t *testing.T) {
 	}
 }
 
-func TestRaftSendCopiesAndHandlerMaySend(t *testing.T) {
-	c := newCluster(t, 2, nil)
-	var r recorder
-	defer c.node(1).Raft().Listen(1, &r)()
-	defer c.node(2).Raft().Listen(2, transport.HandlerFunc(func(_ context.Context, from int32, msgs []transport.Message) {
-		_ = c.node(2).Raft().Send(2, from, msgs) // echo
-	}))()
-	m := msg(5)
-	_ = c.node(1).Raft().Send(1, 2, []transport.Message{m})
-	m.Msg.Index = proto.Uint64(99) // the sender reuses its message
-	waitFor(t, "echo", func() bool { return slices.Equal(r.indexesFrom(2), []uint64{5}) })
-}
-
 func TestRaftReconnectAfterRestart(t *testing.T) {
 	c := newCluster(t, 2, nil)
 	var r1 recorder
@@ -138,7 +125,7 @@ func TestRaftReconnectAfterRestart(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	var r2 recorder
-	c.start(2, c.addrs[2]).Raft().Listen(2, &r2)
+	c.start(2, c.addr(2)).Raft().Listen(2, &r2)
 	i := uint64(51)
 	waitFor(t, "delivery after restart", func() bool {
 		_ = tr.Send(1, 2, []transport.Message{msg(i)})
@@ -154,6 +141,38 @@ func TestRaftReconnectAfterRestart(t *testing.T) {
 	if st := tr.Stats(1, 2); st.DroppedConn == 0 && st.Transmitted < 50 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+func TestPeerMovesToAnotherAddress(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	var r1 recorder
+	c.node(2).Raft().Listen(2, &r1)
+	c.node(2).SetBatchHandler(handlerFunc(echoHandler))
+	_ = c.node(1).Raft().Send(1, 2, []transport.Message{msg(0)})
+	waitFor(t, "first", func() bool { return len(r1.snapshot()) == 1 })
+	if _, err := c.node(1).SendBatch(context.Background(), 2, get("a")); err != nil {
+		t.Fatal(err)
+	}
+	oldAddr := c.addr(2)
+	c.node(2).Stop()
+	n2 := c.start(2, "127.0.0.1:0") // the resolver now gives the new port
+	if c.addr(2) == oldAddr {
+		t.Skip("the kernel reused the port")
+	}
+	var r2 recorder
+	n2.Raft().Listen(2, &r2)
+	n2.SetBatchHandler(handlerFunc(echoHandler))
+	i := uint64(1)
+	waitFor(t, "raft at the new address", func() bool {
+		_ = c.node(1).Raft().Send(1, 2, []transport.Message{msg(i)})
+		i++
+		time.Sleep(5 * time.Millisecond)
+		return len(r2.snapshot()) > 0
+	})
+	waitFor(t, "batch at the new address", func() bool {
+		_, err := c.node(1).SendBatch(context.Background(), 2, get("a"))
+		return err == nil
+	})
 }
 
 func TestRaftPartitionDropsThenHeals(t *testing.T) {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -55,7 +56,8 @@ var ErrChunkTooLarge = errors.New("rpc: snapshot chunk too large")
 
 // SendSnapshot streams a snapshot to node to: h, then each chunk that
 // chunks yields, in order. chunks is pulled as the stream drains, so a
-// snapshot larger than memory can be sent from an iterator over storage.
+// snapshot larger than memory can be sent from an iterator over storage;
+// the iterator may reuse a chunk's buffer once the next chunk is asked for.
 // An error yielded by chunks aborts the stream (the receiver sees an error)
 // and is returned. The result is nil once the receiver accepted the
 // snapshot, the receiver's error, a context error, or one wrapping
@@ -97,6 +99,10 @@ func (n *Node) SendSnapshot(ctx context.Context, to int32, h SnapshotHeader, chu
 				cancel()
 				return n.callError(ctx, to, err)
 			}
+			// gRPC may still reference a sent message after SendMsg
+			// returns (it is written asynchronously); the copy lets the
+			// iterator reuse its buffer.
+			chunk = bytes.Clone(chunk)
 			if sendErr = cs.SendMsg(&chunk); sendErr != nil {
 				break // the real error comes from RecvMsg below
 			}
