@@ -318,3 +318,26 @@ func TestBatchLocalStopDuringCall(t *testing.T) {
 		t.Fatalf("err %v, want ErrStopped", err)
 	}
 }
+
+func TestStopLetsInflightBatchFinish(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	entered := make(chan struct{})
+	c.node(2).SetBatchHandler(handlerFunc(func(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+		close(entered)
+		time.Sleep(200 * time.Millisecond)
+		return echoHandler(ctx, ba)
+	}))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.node(1).SendBatch(context.Background(), 2, get("a"))
+		errc <- err
+	}()
+	<-entered
+	c.node(2).Stop() // graceful: the batch in flight completes
+	if err := <-errc; err != nil {
+		t.Fatalf("in-flight batch during graceful stop: %v", err)
+	}
+	if _, err := c.node(1).SendBatch(context.Background(), 2, get("a")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("after stop: %v", err)
+	}
+}

@@ -25,15 +25,12 @@ func (f receiverFunc) ReceiveSnapshot(ctx context.Context, from int32, h Snapsho
 // freshly allocated, so that only what the transport holds stays live.
 func genChunks(seed uint64, n, size int) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		r := rand.New(rand.NewPCG(seed, seed))
+		var key [32]byte
+		key[0] = byte(seed)
+		r := rand.NewChaCha8(key)
 		for range n {
 			c := make([]byte, size)
-			for i := 0; i < size; i += 8 {
-				v := r.Uint64()
-				for j := 0; j < 8 && i+j < size; j++ {
-					c[i+j] = byte(v >> (8 * j))
-				}
-			}
+			_, _ = r.Read(c)
 			if !yield(c, nil) {
 				return
 			}
@@ -186,5 +183,55 @@ func TestSnapshotErrors(t *testing.T) {
 	defer cancel()
 	if err := c.node(1).SendSnapshot(tctx, 2, h, genChunks(1, 3, 10)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("partitioned: %v", err)
+	}
+}
+
+// TestSnapshotFlowControl checks that a slow receiver holds the sender
+// back: while the receiver is stuck on its first chunk, the sender's
+// iterator is not drained beyond the stream's flow-control windows.
+func TestSnapshotFlowControl(t *testing.T) {
+	const chunks, size = 32, 1 << 20
+	c := newCluster(t, 2, nil)
+	release := make(chan struct{})
+	var received atomic.Int64
+	c.node(2).SetSnapshotReceiver(receiverFunc(func(ctx context.Context, from int32, h SnapshotHeader, ch iter.Seq2[[]byte, error]) error {
+		for _, err := range ch {
+			if err != nil {
+				return err
+			}
+			if received.Add(1) == 1 {
+				<-release
+			}
+		}
+		return nil
+	}))
+	var generated atomic.Int64
+	src := func(yield func([]byte, error) bool) {
+		for range chunks {
+			generated.Add(1)
+			if !yield(make([]byte, size), nil) {
+				return
+			}
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.node(1).SendSnapshot(context.Background(), 2, SnapshotHeader{RangeID: 1}, src) }()
+	waitFor(t, "first chunk", func() bool { return received.Load() == 1 })
+	// Wait until the sender stalls.
+	last := int64(-1)
+	for generated.Load() != last {
+		last = generated.Load()
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("sender stalled after %d of %d chunks", last, chunks)
+	if last > 16 {
+		t.Fatalf("sender produced %d MiB while the receiver held 1: no flow control", last)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if received.Load() != chunks {
+		t.Fatalf("received %d chunks", received.Load())
 	}
 }
