@@ -24,7 +24,14 @@
 //     arrive. Neither side holds the whole snapshot.
 //   - Fault injection on all three through an optional shared
 //     *transport.Faults (delay, drops, partitions), the same injector
-//     semantics MemTransport has.
+//     semantics MemTransport has. For raft messages, see below. A batch or
+//     snapshot started into a partition gets no answer: it waits for its
+//     context, or fails with ErrUnavailable after KeepaliveTime +
+//     KeepaliveTimeout, as a real partition detected by keepalive would; a
+//     batch already answered is not affected, and a snapshot stops at the
+//     next chunk. A batch is delayed by the one-way delay of each
+//     direction; drop rates apply to raft messages only (a TCP stream does
+//     not lose single messages).
 //
 // There is no protoc step: services are hand-written grpc.ServiceDesc
 // values and every message is a byte slice marshalled by a pass-through

@@ -146,7 +146,8 @@ func (t *RaftTransport) Stats(from, to int32) RaftStats {
 }
 
 // Send implements transport.Transport. Messages are marshalled before Send
-// returns, so the caller may reuse them. from is normally this node's ID.
+// returns, so the caller may reuse them (a nil Msg arrives as an empty
+// raftpb.Message). from is normally this node's ID.
 func (t *RaftTransport) Send(from, to int32, msgs []transport.Message) error {
 	enc := make([]queuedMsg, len(msgs))
 	for i, m := range msgs {
