@@ -1,10 +1,12 @@
 package replication
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -192,6 +194,18 @@ func (s *Store) Replica(rangeID int64) *Replica {
 	return s.replicas[rangeID]
 }
 
+// Replicas returns the store's replicas ordered by range ID.
+func (s *Store) Replicas() []*Replica {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Replica, 0, len(s.replicas))
+	for _, r := range s.replicas {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *Replica) int { return cmp.Compare(a.rangeID, b.rangeID) })
+	return out
+}
+
 // Start runs the replicas and listens for raft messages.
 func (s *Store) Start() {
 	s.stopListener = s.cfg.Transport.Listen(s.cfg.NodeID, transport.HandlerFunc(s.handleRaft))
@@ -357,7 +371,7 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 
 	r := s.Replica(FirstRangeID)
 	if r == nil {
-		return nil, &kvpb.RangeUnavailableError{RangeID: FirstRangeID, Msg: fmt.Sprintf("n%d holds no replica", s.cfg.NodeID)}
+		return nil, &kvpb.NotLeaseHolderError{RangeID: FirstRangeID, Replica: s.cfg.NodeID, Msg: "this node holds no replica of the range"}
 	}
 	// Stop cancels requests in progress, as a crash would end them.
 	ctx, cancel := context.WithCancel(ctx)

@@ -98,7 +98,10 @@ func (p *prepared) description(s *Session) *StatementDescription {
 func (s *Session) describe(ctx context.Context, p *prepared) error {
 	st := p.stmt
 	if st.Session != nil {
-		if st.Session.Kind == pgdialect.Show {
+		switch {
+		case st.Session.Kind == pgdialect.Show && st.Session.Name == "ranges" && s.srv.cfg.Ranges != nil:
+			p.cols = showRangesCols
+		case st.Session.Kind == pgdialect.Show:
 			p.cols = []plan.ResultCol{{Name: st.Session.Name, T: types.Text}}
 		}
 		return nil
@@ -231,7 +234,10 @@ func (s *Session) Execute(ctx context.Context, name string, maxRows int, w Resul
 			return false, w.CommandComplete(pt.doneTag())
 		}
 		if st.Session != nil {
-			if err := s.runSessionStmt(ctx, st, noRowDescription{w}); err != nil {
+			s.resultFormats = pt.formats
+			err := s.runSessionStmt(ctx, st, noRowDescription{w})
+			s.resultFormats = nil
+			if err != nil {
 				return false, s.batchError(err)
 			}
 			return false, nil

@@ -22,6 +22,9 @@ type Config struct {
 	RetryBufferRows int
 	// NodeID goes into generated row IDs. Default 1.
 	NodeID int32
+	// Ranges reports the cluster's ranges for SHOW RANGES; nil makes it
+	// an error.
+	Ranges RangeReporter
 	Logger *slog.Logger
 }
 

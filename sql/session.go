@@ -29,12 +29,15 @@ const (
 // Session runs statements for one connection. It is driven by one goroutine
 // at a time (the connection's); nothing in it is shared.
 type Session struct {
-	srv    *Server
-	parser *parser.Parser
-	user   string
-	dbName string
-	dbID   catalog.ID
-	vars   *sessionVars
+	// resultFormats are the result formats of the portal whose session
+	// statement is running (extended protocol), nil otherwise.
+	resultFormats []int16
+	srv           *Server
+	parser        *parser.Parser
+	user          string
+	dbName        string
+	dbID          catalog.ID
+	vars          *sessionVars
 
 	txn    *kv.Txn
 	mode   txnMode

@@ -78,6 +78,9 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		}
 		return w.CommandComplete("RESET")
 	case pgdialect.Show:
+		if ss.Name == "ranges" && len(ss.Objects) == 1 && s.srv.cfg.Ranges != nil {
+			return s.showRanges(w, ss.Objects[0].Name)
+		}
 		if !ss.All {
 			return s.show(ss.Name, w)
 		}
@@ -196,6 +199,9 @@ func savepointVerb(k pgdialect.SessionKind) string {
 
 func (s *Session) show(name string, w ResultWriter) error {
 	key := normalizeVarName(name)
+	if key == "ranges" && s.srv.cfg.Ranges != nil {
+		return s.showRanges(w, "")
+	}
 	val, ok := s.vars.get(key)
 	if !ok {
 		return sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)

@@ -1,6 +1,9 @@
 // Command outpost runs an Outpost node.
 //
-//	outpost start [flags]   run a node (single node, data in ./outpost-data)
+//	outpost start [flags]                 run a node (single node, data in ./outpost-data)
+//	outpost start --join a,b,c [flags]    run a node of a multi-node cluster
+//	outpost init --host <listen-addr>     bootstrap a new multi-node cluster once
+//	outpost node decommission <id> --host <listen-addr>
 //	outpost version
 package main
 
@@ -11,6 +14,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,7 +28,10 @@ func usage() {
 	fmt.Fprintf(os.Stderr, `usage: outpost <command> [flags]
 
 commands:
-  start     run a node (single node, data in ./outpost-data by default)
+  start     run a node (single node, data in ./outpost-data by default;
+            --join host:port,... to be part of a multi-node cluster)
+  init      bootstrap a new multi-node cluster: outpost init --host <listen-addr>
+  node      node decommission|recommission <id> --host <listen-addr>
   version   print the version
 `)
 }
@@ -39,6 +47,16 @@ func main() {
 	case "start":
 		if err := runStart(logger, os.Args[2:]); err != nil {
 			logger.Error("outpost failed", "err", err)
+			os.Exit(1)
+		}
+	case "init":
+		if err := runInit(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "outpost init:", err)
+			os.Exit(1)
+		}
+	case "node":
+		if err := runNode(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "outpost node:", err)
 			os.Exit(1)
 		}
 	case "version", "--version":
@@ -57,12 +75,20 @@ func runStart(logger *slog.Logger, args []string) error {
 	cfg := server.Config{Logger: logger}
 	fs.StringVar(&cfg.Store, "store", "outpost-data", "directory holding the node's data")
 	fs.StringVar(&cfg.SQLAddr, "sql-addr", "127.0.0.1:5433", "PostgreSQL protocol listen address")
-	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:5434", "inter-node RPC address (multi-node clusters)")
+	fs.StringVar(&cfg.ListenAddr, "listen-addr", "127.0.0.1:5434", "inter-node RPC address (what other nodes' --join name)")
+	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "", "address other nodes dial (default: --listen-addr)")
+	join := fs.String("join", "", "comma-separated --listen-addrs of nodes to join; empty bootstraps a single-node cluster")
+	fs.DurationVar(&cfg.Replication.DeadAfter, "dead-after", 5*time.Minute, "re-create the replicas of a node down this long")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:5435", "HTTP address (/health)")
 	fs.DurationVar(&cfg.MaxClockOffset, "max-offset", 500*time.Millisecond, "maximum clock offset between nodes")
 	fs.DurationVar(&cfg.KV.GCTTL, "gc-ttl", 25*time.Hour, "keep old row versions this long")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, a := range strings.Split(*join, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.Join = append(cfg.Join, a)
+		}
 	}
 	ctx := context.Background()
 	srv, err := server.Start(ctx, cfg)
@@ -76,4 +102,41 @@ func runStart(logger *slog.Logger, args []string) error {
 	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return srv.Stop(stopCtx)
+}
+
+func runInit(args []string) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	host := fs.String("host", "127.0.0.1:5434", "--listen-addr of a node started with --join")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := server.InitCluster(ctx, *host); err != nil {
+		return err
+	}
+	fmt.Println("Cluster successfully initialized")
+	return nil
+}
+
+func runNode(args []string) error {
+	if len(args) < 2 || (args[0] != "decommission" && args[0] != "recommission") {
+		return fmt.Errorf("usage: outpost node decommission|recommission <node-id> --host <listen-addr>")
+	}
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	host := fs.String("host", "127.0.0.1:5434", "--listen-addr of any live node")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(args[1], 10, 32)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("bad node ID %q", args[1])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := server.SetDecommissioning(ctx, *host, int32(id), args[0] == "decommission"); err != nil {
+		return err
+	}
+	fmt.Printf("node %d %sed; its replicas move to other nodes\n", id, args[0])
+	return nil
 }

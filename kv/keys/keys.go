@@ -78,6 +78,18 @@ func StoreHLCUpperBoundKey() []byte {
 	return append(append([]byte(nil), localStorePrefix...), "hlcu"...)
 }
 
+// StoreIdentKey stores the node ID this store belongs to.
+func StoreIdentKey() []byte {
+	return append(append([]byte(nil), localStorePrefix...), "iden"...)
+}
+
+// StoreNodeAddrsKey stores the node's last known address book (node IDs
+// to listen addresses), so that a restarted node can reach its peers
+// before it can read the node table.
+func StoreNodeAddrsKey() []byte {
+	return append(append([]byte(nil), localStorePrefix...), "addr"...)
+}
+
 // IsLocal reports whether k is in the local keyspace.
 func IsLocal(k []byte) bool { return len(k) > 0 && k[0] <= kvpb.LocalPrefixByte }
 

@@ -176,3 +176,8 @@ type RangeUnavailableError struct {
 func (e *RangeUnavailableError) Error() string {
 	return fmt.Sprintf("r%d unavailable: %s", e.RangeID, e.Msg)
 }
+
+// ErrNodeUnavailable marks an error that proves a batch was not evaluated:
+// the node is stopped or was not reached. A router may retry it on another
+// replica. (kvrpc.ErrUnavailable is the same value.)
+var ErrNodeUnavailable = errors.New("node unavailable")

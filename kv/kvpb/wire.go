@@ -656,6 +656,25 @@ var errorCodecs = []errorCodec{
 	errorFor(8,
 		func(e *encoder, err *BatchTimestampBeforeGCError) { e.wts(err.Timestamp); e.wts(err.Threshold) },
 		func(d *decoder, err *BatchTimestampBeforeGCError) { err.Timestamp = d.wts(); err.Threshold = d.wts() }),
+	errorFor(9,
+		func(e *encoder, err *NotLeaseHolderError) {
+			e.varint(err.RangeID)
+			e.varint(int64(err.Replica))
+			e.varint(int64(err.LeaseHolder))
+			e.str(err.Msg)
+		},
+		func(d *decoder, err *NotLeaseHolderError) {
+			err.RangeID = d.varint()
+			err.Replica = int32(d.varint())
+			err.LeaseHolder = int32(d.varint())
+			err.Msg = d.str()
+		}),
+	errorFor(10,
+		func(e *encoder, err *AmbiguousResultError) { e.str(err.Msg) },
+		func(d *decoder, err *AmbiguousResultError) { err.Msg = d.str() }),
+	errorFor(11,
+		func(e *encoder, err *RangeUnavailableError) { e.varint(err.RangeID); e.str(err.Msg) },
+		func(d *decoder, err *RangeUnavailableError) { err.RangeID = d.varint(); err.Msg = d.str() }),
 
 	sentinelFor(100, ErrMalformedBatch),
 	sentinelFor(101, ErrCorruptValue),
@@ -663,6 +682,7 @@ var errorCodecs = []errorCodec{
 	sentinelFor(103, hlc.ErrClockOffset),
 	sentinelFor(104, context.Canceled),
 	sentinelFor(105, context.DeadlineExceeded),
+	sentinelFor(106, ErrNodeUnavailable),
 }
 
 var (

@@ -6,7 +6,6 @@ package kvrpc
 
 import (
 	"context"
-	"errors"
 
 	"github.com/outpostdb/outpost/kv/kvpb"
 )
@@ -25,4 +24,4 @@ type Handler interface {
 // ErrUnavailable marks an error that proves a batch was not evaluated: the
 // node is stopped or unreachable before sending. A router may retry it on
 // another replica.
-var ErrUnavailable = errors.New("node unavailable")
+var ErrUnavailable = kvpb.ErrNodeUnavailable

@@ -165,6 +165,17 @@ func (p *Pebble) NewBatchFromRepr(repr []byte) (*Batch, error) {
 	return &Batch{b: b}, nil
 }
 
+// ApproximateSize estimates the bytes on disk of user keys in [start, end)
+// (nil end: to the end of the keyspace).
+func (p *Pebble) ApproximateSize(start, end []byte) (uint64, error) {
+	lo := EncodeMVCCKey(nil, MVCCKey{Key: start})
+	hi := []byte{0xff, 0xff, 0xff}
+	if end != nil {
+		hi = EncodeMVCCKey(nil, MVCCKey{Key: end})
+	}
+	return p.db.EstimateDiskUsage(lo, hi)
+}
+
 // Close implements Engine.
 func (p *Pebble) Close() error { return p.db.Close() }
 

@@ -75,7 +75,7 @@ func (n *Node) SendBatch(ctx context.Context, to int32, ba *kvpb.BatchRequest) (
 	}
 	// The response travels back over the reverse link.
 	if f := n.cfg.Faults; f != nil {
-		if err := n.sleep(ctx, f.Delay(to, n.cfg.NodeID)); err != nil {
+		if err := n.sleep(ctx, f.Delay(to, n.NodeID())); err != nil {
 			return nil, n.callError(ctx, to, err)
 		}
 	}
@@ -124,7 +124,7 @@ func serveBatch(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryS
 	h := n.mu.batch
 	n.mu.Unlock()
 	if h == nil {
-		return nil, status.Errorf(codes.Unavailable, "rpc: n%d serves no batches yet", n.cfg.NodeID)
+		return nil, status.Errorf(codes.Unavailable, "rpc: n%d serves no batches yet", n.NodeID())
 	}
 	resp := n.evalBatch(ctx, h, req)
 	return &resp, nil
@@ -136,8 +136,8 @@ func serveBatch(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryS
 func (n *Node) evalBatch(ctx context.Context, h kvrpc.Handler, req []byte) (resp []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			n.cfg.Logf("rpc: n%d: batch handler panic: %v\n%s", n.cfg.NodeID, r, debug.Stack())
-			resp = errorResult(fmt.Errorf("rpc: n%d: batch handler panic: %v", n.cfg.NodeID, r))
+			n.cfg.Logf("rpc: n%d: batch handler panic: %v\n%s", n.NodeID(), r, debug.Stack())
+			resp = errorResult(fmt.Errorf("rpc: n%d: batch handler panic: %v", n.NodeID(), r))
 		}
 	}()
 	ba, err := kvpb.DecodeBatchRequest(req)
@@ -149,7 +149,7 @@ func (n *Node) evalBatch(ctx context.Context, h kvrpc.Handler, req []byte) (resp
 		return errorResult(err)
 	}
 	if br == nil {
-		return errorResult(fmt.Errorf("rpc: n%d: handler returned neither response nor error", n.cfg.NodeID))
+		return errorResult(fmt.Errorf("rpc: n%d: handler returned neither response nor error", n.NodeID()))
 	}
 	out, err := kvpb.AppendBatchResponse([]byte{resultOK}, br)
 	if err != nil {

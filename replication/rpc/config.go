@@ -11,7 +11,8 @@ import (
 
 // Config configures a Node.
 type Config struct {
-	// NodeID is this node's ID. Required, > 0.
+	// NodeID is this node's ID; 0 until the node joined a cluster (see
+	// Node.SetNodeID).
 	NodeID int32
 	// Resolver returns the address (host:port) of a node. Required. It is
 	// called when a connection to the node is first needed and again when
@@ -90,8 +91,8 @@ func (c *Config) EnsureDefaults() {
 // Validate reports an invalid configuration.
 func (c *Config) Validate() error {
 	switch {
-	case c.NodeID <= 0:
-		return fmt.Errorf("rpc: NodeID %d must be positive", c.NodeID)
+	case c.NodeID < 0:
+		return fmt.Errorf("rpc: NodeID %d must not be negative", c.NodeID)
 	case c.Resolver == nil:
 		return errors.New("rpc: Resolver is required")
 	case c.DialTimeout <= 0 || c.KeepaliveTime <= 0 || c.KeepaliveTimeout <= 0 || c.ShutdownTimeout <= 0:

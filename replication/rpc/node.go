@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -79,9 +80,10 @@ var (
 // Create it with NewNode, serve with Start, end with Stop. All methods are
 // safe for concurrent use.
 type Node struct {
-	cfg  Config
-	srv  *grpc.Server
-	raft *RaftTransport
+	cfg    Config
+	nodeID atomic.Int32
+	srv    *grpc.Server
+	raft   *RaftTransport
 
 	// ctx is cancelled by Stop; server handlers and fault waits watch it.
 	ctx    context.Context
@@ -97,6 +99,7 @@ type Node struct {
 		peers   map[int32]*peer
 		batch   batchHandler
 		snap    SnapshotReceiver
+		cluster ClusterHandler
 	}
 }
 
@@ -114,6 +117,7 @@ func NewNode(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg}
+	n.nodeID.Store(cfg.NodeID)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.mu.peers = make(map[int32]*peer)
 	n.srv = grpc.NewServer(
@@ -129,6 +133,11 @@ func NewNode(cfg Config) (*Node, error) {
 		ServiceName: "outpost.Batch",
 		HandlerType: (*any)(nil),
 		Methods:     []grpc.MethodDesc{{MethodName: "Send", Handler: serveBatch}},
+	}, n)
+	n.srv.RegisterService(&grpc.ServiceDesc{
+		ServiceName: "outpost.Cluster",
+		HandlerType: (*any)(nil),
+		Methods:     []grpc.MethodDesc{{MethodName: "Call", Handler: serveCluster}},
 	}, n)
 	n.srv.RegisterService(&grpc.ServiceDesc{
 		ServiceName: "outpost.Raft",
@@ -150,7 +159,12 @@ func NewNode(cfg Config) (*Node, error) {
 }
 
 // NodeID returns the node's ID.
-func (n *Node) NodeID() int32 { return n.cfg.NodeID }
+func (n *Node) NodeID() int32 { return n.nodeID.Load() }
+
+// SetNodeID sets the node's ID once it is known: a node that starts
+// before joining a cluster serves the cluster service (Init, Join) with ID
+// 0 and gets its ID from the cluster. Raft and batch traffic need an ID.
+func (n *Node) SetNodeID(id int32) { n.nodeID.Store(id) }
 
 // Raft returns the node's raft transport.
 func (n *Node) Raft() *RaftTransport { return n.raft }
@@ -324,7 +338,7 @@ func (n *Node) waitReady(ctx context.Context, cc *grpc.ClientConn) error {
 
 // outgoing adds the sender's node ID to ctx's metadata.
 func (n *Node) outgoing(ctx context.Context, kv ...string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, append([]string{mdFrom, strconv.Itoa(int(n.cfg.NodeID))}, kv...)...)
+	return metadata.AppendToOutgoingContext(ctx, append([]string{mdFrom, strconv.Itoa(int(n.NodeID()))}, kv...)...)
 }
 
 // mdInt reads an integer from incoming metadata.
@@ -405,17 +419,17 @@ func (n *Node) outboundFaults(ctx context.Context, to int32) error {
 	if f == nil {
 		return nil
 	}
-	if f.Blocked(n.cfg.NodeID, to) {
-		return n.partitionWait(ctx, n.cfg.NodeID, to)
+	if f.Blocked(n.NodeID(), to) {
+		return n.partitionWait(ctx, n.NodeID(), to)
 	}
-	return n.sleep(ctx, f.Delay(n.cfg.NodeID, to))
+	return n.sleep(ctx, f.Delay(n.NodeID(), to))
 }
 
 // inboundFaults applies, on the server, a partition between the caller and
 // this node (for processes whose injectors are configured independently).
 func (n *Node) inboundFaults(ctx context.Context, from int32) error {
-	if f := n.cfg.Faults; f != nil && f.Blocked(from, n.cfg.NodeID) {
-		err := n.partitionWait(ctx, from, n.cfg.NodeID)
+	if f := n.cfg.Faults; f != nil && f.Blocked(from, n.NodeID()) {
+		err := n.partitionWait(ctx, from, n.NodeID())
 		return status.Error(codes.Unavailable, err.Error())
 	}
 	return nil

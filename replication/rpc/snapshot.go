@@ -92,10 +92,10 @@ func (n *Node) SendSnapshot(ctx context.Context, to int32, h SnapshotHeader, chu
 				cancel()
 				return fmt.Errorf("%w: %d bytes, limit %d", ErrChunkTooLarge, len(chunk), n.cfg.SnapshotChunkBytes)
 			}
-			if f := n.cfg.Faults; f != nil && f.Blocked(n.cfg.NodeID, to) {
+			if f := n.cfg.Faults; f != nil && f.Blocked(n.NodeID(), to) {
 				// A partition in the middle of the stream: nothing more
 				// arrives.
-				err := n.partitionWait(ctx, n.cfg.NodeID, to)
+				err := n.partitionWait(ctx, n.NodeID(), to)
 				cancel()
 				return n.callError(ctx, to, err)
 			}
@@ -136,7 +136,7 @@ func (n *Node) serveSnapshot(ss grpc.ServerStream) error {
 	r := n.mu.snap
 	n.mu.Unlock()
 	if r == nil {
-		return status.Errorf(codes.Unavailable, "rpc: n%d receives no snapshots yet", n.cfg.NodeID)
+		return status.Errorf(codes.Unavailable, "rpc: n%d receives no snapshots yet", n.NodeID())
 	}
 	// The receiver's context also ends when the node stops.
 	ctx, cancel := context.WithCancel(ctx)
@@ -179,7 +179,7 @@ func (n *Node) serveSnapshot(ss grpc.ServerStream) error {
 	}
 	err = r.ReceiveSnapshot(ctx, from, h, chunks)
 	if err == nil && !complete {
-		err = fmt.Errorf("rpc: n%d: snapshot receiver returned before the end of the stream", n.cfg.NodeID)
+		err = fmt.Errorf("rpc: n%d: snapshot receiver returned before the end of the stream", n.NodeID())
 	}
 	var resp []byte
 	if err != nil {

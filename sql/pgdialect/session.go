@@ -256,6 +256,14 @@ func (r *rw) session(seq []*node, toks []token) *SessionStmt {
 		case hasWords(seq, 1, "session", "authorization"):
 			p.i += 2
 			s.Name = "session_authorization"
+		case hasWords(seq, 1, "ranges"):
+			// SHOW RANGES [FROM TABLE t]: the cluster's ranges.
+			p.i++
+			s.Name = "ranges"
+			if p.optional("from") {
+				p.optional("table")
+				s.Objects = append(s.Objects, p.objectName())
+			}
 		default:
 			s.Name = p.varName()
 		}

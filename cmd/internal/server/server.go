@@ -11,17 +11,19 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/kvrpc"
+	"github.com/outpostdb/outpost/kv/liveness"
 	"github.com/outpostdb/outpost/kv/local"
 	"github.com/outpostdb/outpost/kv/router"
 	"github.com/outpostdb/outpost/kv/storage"
 	"github.com/outpostdb/outpost/pgwire"
 	"github.com/outpostdb/outpost/replication"
-	"github.com/outpostdb/outpost/replication/transport"
+	"github.com/outpostdb/outpost/replication/rpc"
 	"github.com/outpostdb/outpost/sql"
 )
 
@@ -34,9 +36,19 @@ type Config struct {
 	// SQLAddr is the PostgreSQL listener. Default 127.0.0.1:5433; port 0
 	// picks a free port (see SQLAddr()).
 	SQLAddr string
-	// ListenAddr is the inter-node RPC address (multi-node clusters; a
-	// single node does not listen on it yet). Default 127.0.0.1:5434.
+	// ListenAddr is the inter-node RPC (gRPC) address. Empty picks a free
+	// loopback port (tests); the CLI's default is 127.0.0.1:5434.
 	ListenAddr string
+	// AdvertiseAddr is the address other nodes dial; default ListenAddr
+	// as bound.
+	AdvertiseAddr string
+	// Join lists the listen addresses of existing nodes. A new node with
+	// a join list waits until it can join (or `outpost init` bootstraps
+	// it); a new node without one bootstraps a single-node cluster.
+	Join []string
+	// Replication tunes the replicated store (ticks, lease duration,
+	// replication factor, DeadAfter).
+	Replication replication.Config
 	// HTTPAddr serves /health. Default 127.0.0.1:5435; "" disables it.
 	HTTPAddr string
 	// MaxClockOffset bounds clock skew between nodes. Default 500ms.
@@ -59,7 +71,7 @@ func (c *Config) EnsureDefaults() {
 		c.SQLAddr = "127.0.0.1:5433"
 	}
 	if c.ListenAddr == "" {
-		c.ListenAddr = "127.0.0.1:5434"
+		c.ListenAddr = "127.0.0.1:0"
 	}
 	if c.MaxClockOffset == 0 {
 		c.MaxClockOffset = 500 * time.Millisecond
@@ -84,13 +96,20 @@ type Server struct {
 	engine *storage.Pebble
 	clock  *hlc.Clock
 	store  *replication.Store
-	raft   *transport.MemTransport
+	rpc    *rpc.Node
+	live   *liveness.Liveness
+	dbMu   sync.RWMutex
 	db     *kv.DB
-	sql    *sql.Server
-	pg     *pgwire.Server
-	sqlLn  net.Listener
-	http   *http.Server
-	served chan error
+
+	nodeID     int32
+	listenAddr string
+	addrs      addressBook
+	initCh     chan struct{}
+	sql        *sql.Server
+	pg         *pgwire.Server
+	sqlLn      net.Listener
+	http       *http.Server
+	served     chan error
 }
 
 // Start opens the data directory and starts the node's components.
@@ -99,7 +118,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, served: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, served: make(chan error, 1), initCh: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeStorage()
@@ -120,33 +139,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	// One node: a single-voter raft group per range. Raft messages never
-	// leave the node, so an in-memory transport carries them.
-	const nodeID = 1
-	s.raft = transport.NewMem(0)
-	if s.store, err = replication.NewStore(replication.Config{
-		NodeID: nodeID, Engine: s.engine, Clock: s.clock, Transport: s.raft, Local: cfg.KV,
-		Logger: cfg.Logger,
-	}); err != nil {
+	if err := s.startKV(ctx); err != nil {
 		return nil, err
 	}
-	if s.store.Replica(replication.FirstRangeID) == nil {
-		if err := s.store.Bootstrap([]int32{nodeID}); err != nil {
-			return nil, fmt.Errorf("server: bootstrap: %w", err)
-		}
-		s.log.Info("bootstrapped a single-node cluster", "store", cfg.Store)
-	}
-	s.store.Start()
-	store := s.store
-	rt := router.New(router.Config{
-		Nodes: func() []int32 { return []int32{nodeID} },
-		Local: nodeID,
-		Dial:  func(int32) (kvrpc.Handler, error) { return store, nil },
-	})
-	s.db = kv.NewDB(rt, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
 	sqlCfg := cfg.SQL
 	sqlCfg.Logger = cfg.Logger
-	sqlCfg.NodeID = s.store.NodeID()
+	sqlCfg.NodeID = s.nodeID
+	sqlCfg.Ranges = rangeReporter{s}
 	s.sql = sql.NewServer(s.db, sqlCfg)
 	if err := s.sql.Bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("server: bootstrap: %w", err)
@@ -165,7 +164,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	s.log.Info("node started", "node", s.store.NodeID(), "store", cfg.Store, "sql", s.sqlLn.Addr().String(), "http", cfg.HTTPAddr)
+	s.log.Info("node started", "node", s.nodeID, "listen", s.listenAddr, "store", cfg.Store, "sql", s.sqlLn.Addr().String(), "http", cfg.HTTPAddr)
 	return s, nil
 }
 
@@ -180,6 +179,104 @@ func (s *Server) startHTTP() error {
 	go func() { _ = s.http.Serve(ln) }()
 	return nil
 }
+
+// startKV joins or bootstraps the cluster and starts the replicated store,
+// the router and the kv client.
+func (s *Server) startKV(ctx context.Context) error {
+	cfg := s.cfg
+	node, err := rpc.NewNode(rpc.Config{Resolver: s.addrs.resolve, Logf: func(format string, args ...any) {
+		s.log.Debug(fmt.Sprintf(format, args...))
+	}})
+	if err != nil {
+		return err
+	}
+	s.rpc = node
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("server: RPC listener: %w", err)
+	}
+	if err := node.Start(ln); err != nil {
+		return err
+	}
+	s.listenAddr = ln.Addr().String()
+	if cfg.AdvertiseAddr != "" {
+		s.listenAddr = cfg.AdvertiseAddr
+	}
+	node.SetClusterHandler(s.handleCluster)
+
+	if err := s.addrs.load(s.engine); err != nil {
+		return err
+	}
+	id, bootstrap, err := s.awaitMembership(ctx)
+	if err != nil {
+		return err
+	}
+	if err := writeNodeID(s.engine, id); err != nil {
+		return err
+	}
+	s.nodeID = id
+	node.SetNodeID(id)
+	s.addrs.set(id, s.listenAddr)
+
+	rc := cfg.Replication
+	rc.NodeID, rc.Engine, rc.Clock, rc.Transport = id, s.engine, s.clock, node.Raft()
+	rc.Local = cfg.KV
+	rc.Logger = cfg.Logger
+	rc.Liveness = livenessAdapter{func() *liveness.Liveness {
+		s.dbMu.RLock()
+		defer s.dbMu.RUnlock()
+		return s.live
+	}}
+	if s.store, err = replication.NewStore(rc); err != nil {
+		return err
+	}
+	if bootstrap {
+		if err := s.store.Bootstrap([]int32{id}); err != nil {
+			return fmt.Errorf("server: bootstrap: %w", err)
+		}
+		s.log.Info("bootstrapped a new cluster", "node", id, "store", cfg.Store)
+	}
+	s.store.Start()
+	node.SetBatchHandler(s.store)
+	store := s.store
+	rt := router.New(router.Config{
+		Nodes: s.addrs.ids,
+		Local: id,
+		Dial: func(to int32) (kvrpc.Handler, error) {
+			if to == id {
+				return store, nil
+			}
+			return remoteHandler{node.Handler(to)}, nil
+		},
+	})
+	db := kv.NewDB(rt, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
+	if bootstrap || len(cfg.Join) == 0 {
+		// The node table must know this node's (possibly new) address.
+		if err := liveness.RegisterNode(ctx, db, id, s.listenAddr); err != nil {
+			return fmt.Errorf("server: registering the node: %w", err)
+		}
+	}
+	live := liveness.Start(liveness.Config{NodeID: id, DB: db, Logger: cfg.Logger, OnUpdate: func(recs []liveness.Record) {
+		for _, r := range recs {
+			if r.ID != id {
+				s.addrs.set(r.ID, r.Addr)
+			}
+		}
+		if err := s.addrs.save(s.engine, recs); err != nil {
+			s.log.Warn("cannot save the address book", "err", err)
+		}
+	}})
+	s.dbMu.Lock()
+	s.db, s.live = db, live
+	s.dbMu.Unlock()
+	return nil
+}
+
+// NodeID returns the node's ID.
+func (s *Server) NodeID() int32 { return s.nodeID }
+
+// Store returns the node's replicated store.
+func (s *Server) Store() *replication.Store { return s.store }
 
 // SQLAddr is the address the PostgreSQL listener is bound to.
 func (s *Server) SQLAddr() string { return s.sqlLn.Addr().String() }
@@ -205,13 +302,17 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) closeStorage() {
+	if s.live != nil {
+		s.live.Stop()
+		s.live = nil
+	}
 	if s.store != nil {
 		s.store.Stop()
 		s.store = nil
 	}
-	if s.raft != nil {
-		_ = s.raft.Close()
-		s.raft = nil
+	if s.rpc != nil {
+		s.rpc.Stop()
+		s.rpc = nil
 	}
 	if s.engine != nil {
 		_ = s.engine.Close()
