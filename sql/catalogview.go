@@ -6,6 +6,7 @@ import (
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/sql/catalog"
+	"github.com/outpostdb/outpost/sql/pgcatalog"
 	"github.com/outpostdb/outpost/sql/plan"
 	"github.com/outpostdb/outpost/sql/rowenc"
 	"github.com/outpostdb/outpost/sql/sqlerr"
@@ -26,6 +27,10 @@ type catalogView struct {
 	txn     *kv.Txn
 	version uint64
 	checked bool
+
+	// pgEC and pgEnvCache: the pgcatalog environment of the last execution.
+	pgEC       *plan.ExecCtx
+	pgEnvCache *pgcatalog.Env
 }
 
 func (s *Session) catalogView(ctx context.Context) *catalogView {
@@ -54,8 +59,18 @@ func (c *catalogView) checkVersion() error {
 	return nil
 }
 
-// Table implements plan.Catalog.
+// Table implements plan.Catalog: pg_catalog comes first on the search
+// path, then public.
 func (c *catalogView) Table(name string) (*plan.Table, error) {
+	if isSystemName(name) {
+		if t, ok := c.systemTable("pg_catalog", name); ok {
+			return t, nil
+		}
+	}
+	return c.userTable(name)
+}
+
+func (c *catalogView) userTable(name string) (*plan.Table, error) {
 	if err := c.checkVersion(); err != nil {
 		return nil, err
 	}

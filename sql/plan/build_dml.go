@@ -156,9 +156,12 @@ func (b *Builder) BuildInsert(n *ast.InsertStmt, x DMLExtras, parse func(string)
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.Catalog.Table(tn.Name.O)
+	t, err := b.resolveTable(tn.Schema.L, tn.Name.O)
 	if err != nil {
 		return nil, err
+	}
+	if t.Virtual != nil {
+		return nil, errVirtualWrite(t)
 	}
 	ins := &Insert{Table: t}
 	if ins.Defaults, err = b.DefaultExprs(t, parse); err != nil {
@@ -412,9 +415,12 @@ func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode) (*dml
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.Catalog.Table(tn.Name.O)
+	t, err := b.resolveTable(tn.Schema.L, tn.Name.O)
 	if err != nil {
 		return nil, err
+	}
+	if t.Virtual != nil {
+		return nil, errVirtualWrite(t)
 	}
 	tg := &dmlTarget{table: t, alias: alias, scope: tableScope(t, alias)}
 	tg.rows = &Scan{Table: t, Index: &t.Desc.PrimaryIndex, Alias: alias}

@@ -182,6 +182,11 @@ func (b *Builder) coerce(e Expr, t *types.T) (Expr, error) {
 	if t == nil || t.Family == types.UnknownFamily {
 		return e, nil
 	}
+	if t.IsRegType() {
+		if r, ok, err := b.regConversion(e, t); ok {
+			return r, err
+		}
+	}
 	switch v := e.(type) {
 	case *Const:
 		if v.T.Family == types.UnknownFamily {

@@ -1,0 +1,98 @@
+package sql
+
+import (
+	"context"
+	"strings"
+
+	"github.com/outpostdb/outpost/sql/pgcatalog"
+	"github.com/outpostdb/outpost/sql/plan"
+	"github.com/outpostdb/outpost/sql/sqlerr"
+	"github.com/outpostdb/outpost/sql/types"
+)
+
+// The session's side of sql/pgcatalog: system tables resolve ahead of user
+// tables for unqualified names (pg_catalog is implicitly first on the
+// search path, as in PostgreSQL), and their rows and the catalog functions
+// read the execution's transaction and the session's settings.
+
+func init() { pgcatalog.ServerVersion = ServerVersion }
+
+// pgEnv returns the pgcatalog environment of an execution (one per
+// ExecCtx, so a statement reads the catalog once).
+func (c *catalogView) pgEnv(ec *plan.ExecCtx) *pgcatalog.Env {
+	if c.pgEC != ec || c.pgEnvCache == nil {
+		c.pgEC, c.pgEnvCache = ec, c.s.newPgEnv(ec.Ctx)
+		c.pgEnvCache.Txn = ec.Txn
+	}
+	return c.pgEnvCache
+}
+
+func (s *Session) newPgEnv(ctx context.Context) *pgcatalog.Env {
+	env := &pgcatalog.Env{Ctx: ctx, Txn: s.txn, DBID: s.dbID, DBName: s.dbName, User: s.user}
+	for _, name := range s.vars.names() {
+		v, _ := s.vars.get(name)
+		st := pgcatalog.Setting{Name: name, Value: v}
+		if d, ok := settings[name]; ok {
+			st.Default = d.def
+			st.Changed = v != d.def
+		} else {
+			st.Changed = true
+		}
+		env.Settings = append(env.Settings, st)
+	}
+	return env
+}
+
+// systemTable resolves a pg_catalog or information_schema table.
+func (c *catalogView) systemTable(schema, name string) (*plan.Table, bool) {
+	return pgcatalog.Lookup(schema, name, c.pgEnv)
+}
+
+// TableIn implements plan.SchemaCatalog.
+func (c *catalogView) TableIn(schema, name string) (*plan.Table, error) {
+	switch {
+	case schema == "public":
+		return c.userTable(name)
+	case pgcatalog.IsSystemSchema(schema):
+		if t, ok := c.systemTable(schema, name); ok {
+			return t, nil
+		}
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", schema, name)
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", schema, name)
+}
+
+// funcs returns the session functions for a statement built over c.
+func (c *catalogView) funcs() plan.SessionFuncs {
+	return &pgcatalog.Funcs{Env: c.pgEnv, SetConfig: c.s.setConfig}
+}
+
+// setConfig is set_config(name, value, is_local). is_local is applied for
+// the session (Outpost has no transaction-scoped settings yet).
+func (s *Session) setConfig(name, value string, local bool) (string, error) {
+	if err := s.vars.set(name, value); err != nil {
+		return "", err
+	}
+	v, _ := s.vars.get(name)
+	return v, nil
+}
+
+// regText is the text form of a reg* value (the object's name), read in
+// the session's transaction.
+func (s *Session) regText(t *types.T, d types.Datum) []byte {
+	oid, ok := d.(types.DOid)
+	if !ok || s.txn == nil {
+		return types.AppendText(nil, t, d, nil)
+	}
+	env := s.newPgEnv(context.Background())
+	name, err := pgcatalog.RegText(env, t, uint32(oid))
+	if err != nil {
+		return types.AppendText(nil, t, d, nil)
+	}
+	return []byte(name)
+}
+
+// isSystemName reports whether an unqualified name resolves to pg_catalog.
+func isSystemName(name string) bool {
+	return strings.HasPrefix(name, "pg_")
+}
