@@ -107,10 +107,6 @@ func init() {
 		"version": {{result: tText, fn: func(*Env, *snapshot, []types.Datum) (types.Datum, error) {
 			return types.DString("PostgreSQL " + ServerVersion + " (Outpost)"), nil
 		}}},
-		"array_to_string": {
-			{args: []*types.T{tText, tText}, result: tText, strict: true, fn: fnArrayToString},
-			{args: []*types.T{tText, tText, tText}, result: tText, fn: fnArrayToString},
-		},
 		"pg_get_serial_sequence": {{args: []*types.T{tText, tText}, result: tText, strict: true, fn: fnSerialSequence}},
 		"has_table_privilege":    privilege(),
 		"has_column_privilege":   privilege(),
@@ -334,80 +330,6 @@ func privilege() []sig {
 // reported (documented in the package doc).
 func sizeFunc() []sig {
 	return []sig{{args: []*types.T{tOid}, result: types.Int8, strict: true, fn: fnConst(types.DInt(0))}}
-}
-
-// fnArrayToString joins the elements of an array given in PostgreSQL's
-// text form (the form array columns have here): {a,b} → "a<sep>b"; NULL
-// elements are skipped unless a null string is given.
-func fnArrayToString(_ *Env, _ *snapshot, a []types.Datum) (types.Datum, error) {
-	if a[0] == types.Null || a[1] == types.Null {
-		return types.Null, nil
-	}
-	elems, err := parseArrayText(string(a[0].(types.DString)))
-	if err != nil {
-		return nil, err
-	}
-	sep := string(a[1].(types.DString))
-	var parts []string
-	for _, e := range elems {
-		if e == nil {
-			if len(a) > 2 && a[2] != types.Null {
-				parts = append(parts, string(a[2].(types.DString)))
-			}
-			continue
-		}
-		parts = append(parts, *e)
-	}
-	return types.DString(strings.Join(parts, sep)), nil
-}
-
-// parseArrayText parses a one-dimensional array literal; nil elements are
-// NULLs.
-func parseArrayText(s string) ([]*string, error) {
-	s = strings.TrimSpace(s)
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return nil, sqlerr.New(sqlerr.InvalidTextRepresentation, "malformed array literal: %q", s)
-	}
-	body := s[1 : len(s)-1]
-	var out []*string
-	if strings.TrimSpace(body) == "" {
-		return out, nil
-	}
-	var cur strings.Builder
-	quoted, inQuote := false, false
-	flush := func() {
-		v := cur.String()
-		if !quoted {
-			v = strings.TrimSpace(v)
-		}
-		if !quoted && strings.EqualFold(v, "null") {
-			out = append(out, nil)
-		} else {
-			out = append(out, &v)
-		}
-		cur.Reset()
-		quoted = false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case inQuote && c == '\\' && i+1 < len(body):
-			i++
-			cur.WriteByte(body[i])
-		case c == '"':
-			inQuote = !inQuote
-			quoted = true
-		case c == ',' && !inQuote:
-			flush()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if inQuote {
-		return nil, sqlerr.New(sqlerr.InvalidTextRepresentation, "malformed array literal: %q", s)
-	}
-	flush()
-	return out, nil
 }
 
 func fnSerialSequence(_ *Env, s *snapshot, a []types.Datum) (types.Datum, error) {

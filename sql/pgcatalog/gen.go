@@ -33,6 +33,7 @@ var generators = map[string]func(*snapshot, *rowSet) error{
 	"pg_catalog.pg_sequence":               genSequence,
 	"pg_catalog.pg_sequences":              genSequences,
 	"pg_catalog.pg_tablespace":             genTablespace,
+	"pg_catalog.pg_depend":                 genDepend,
 	"information_schema.schemata":          genSchemata,
 	"information_schema.tables":            genInfoTables,
 	"information_schema.columns":           genInfoColumns,
@@ -691,6 +692,36 @@ func genInfoSequences(s *snapshot, rs *rowSet) error {
 			s("start_value", strconv.FormatInt(q.Start, 10)).s("minimum_value", strconv.FormatInt(q.Min, 10)).
 			s("maximum_value", strconv.FormatInt(q.Max, 10)).s("increment", strconv.FormatInt(q.Increment, 10)).
 			s("cycle_option", "NO")
+	}
+	return nil
+}
+
+// extraDefs are catalogs added by hand (same columns as PostgreSQL 15).
+var extraDefs = []*tableDef{
+	{schema: pgCatalog, name: "pg_depend", oid: 2608, kind: 'r', cols: []col{{"classid", types.Oid}, {"objid", types.Oid},
+		{"objsubid", types.Int4}, {"refclassid", types.Oid}, {"refobjid", types.Oid}, {"refobjsubid", types.Int4}, {"deptype", types.Text}}},
+}
+
+const oidPgClass = 1259
+
+// genDepend lists the dependencies Outpost has: a SERIAL column's sequence
+// is owned by (auto-dependent on) the column.
+func genDepend(s *snapshot, rs *rowSet) error {
+	for _, q := range s.sequences {
+		if q.OwnedBy == 0 {
+			continue
+		}
+		ti := s.byOID[RelOID(q.OwnedBy)]
+		if ti == nil {
+			continue
+		}
+		for _, c := range ti.desc.Columns {
+			if c.OwnedSequence == q.ID {
+				rs.add().oid("classid", oidPgClass).oid("objid", RelOID(q.ID)).i("objsubid", 0).
+					oid("refclassid", oidPgClass).oid("refobjid", RelOID(ti.desc.ID)).i("refobjsubid", int64(c.ID)).
+					s("deptype", "a")
+			}
+		}
 	}
 	return nil
 }

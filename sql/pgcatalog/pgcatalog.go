@@ -42,7 +42,7 @@ type tableDef struct {
 var byName = map[string]map[string]*tableDef{}
 
 func init() {
-	for _, d := range tableDefs {
+	for _, d := range append(tableDefs, extraDefs...) {
 		d.colIdx = map[string]int{}
 		d.desc = &catalog.TableDesc{ID: virtualIDBase + uint64(d.oid), Name: d.name}
 		for i, c := range d.cols {

@@ -17,6 +17,7 @@ func (r *rw) clauses(seq []*node) []*node {
 	if len(seq) == 0 {
 		return seq
 	}
+	seq = r.fromFunctions(seq)
 	seq = r.valuesAliases(seq)
 	if seq[0].is("values") {
 		seq = r.valuesToSelect(seq, nil)

@@ -32,6 +32,9 @@ func (r *rw) group(g *node) *node {
 	if done, ok := r.groups[g]; ok {
 		return done
 	}
+	if g.isBracket() {
+		r.fail(errorf(r.src, g.tok.pos, sqlerr.FeatureNotSupported, "arrays are not supported here"))
+	}
 	c := *g
 	c.kids = r.process(g.kids, false)
 	r.groups[g] = &c

@@ -376,6 +376,9 @@ func (b *Builder) buildTableSource(s *scope, ts *ast.TableSource) (Node, error) 
 		s.cols = append(s.cols, scopeFromCols(scan.Columns(), alias)...)
 		return scan, nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
+		if node, ok, err := b.srfSource(s, src, alias); ok {
+			return node, err
+		}
 		if alias == "" {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery in FROM must have an alias")
 		}

@@ -17,6 +17,9 @@ const castFunc = "outpost_cast"
 
 func (b *Builder) compileFunc(s *scope, n *ast.FuncCallExpr, hint *types.T) (Expr, error) {
 	name := n.FnName.L
+	if e, ok, err := b.arrayFunc(s, n); ok {
+		return e, err
+	}
 	switch name {
 	case castFunc:
 		return b.compileCast(s, n)
@@ -136,6 +139,9 @@ func (b *Builder) compileCast(s *scope, n *ast.FuncCallExpr) (Expr, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "malformed cast target")
 	}
+	if strings.HasSuffix(strings.TrimSpace(tn), "[]") {
+		return b.arrayCast(s, n.Args[0], tn)
+	}
 	t, err := types.ParseTypeName(tn)
 	if err != nil {
 		return nil, err
@@ -185,6 +191,8 @@ func (b *Builder) compileSubquery(s *scope, sq *ast.SubqueryExpr, mode SubqueryM
 	b.subqueries++
 	out := &Subquery{Plan: node, Mode: mode, Not: not, Correlated: inner.correlated, T: types.Bool, id: b.subqueries}
 	switch mode {
+	case SubqueryArray:
+		out.T = types.Text // array text form (see arrays.go)
 	case SubqueryScalar:
 		if len(cols) != 1 {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column")

@@ -1,0 +1,59 @@
+package builtins
+
+import (
+	"strings"
+
+	"github.com/outpostdb/outpost/sql/types"
+)
+
+// Array functions over arrays in their text form (Outpost has no array
+// type yet; see types.ParseArrayText and sql/plan/arrays.go).
+
+func init() {
+	join := func(_ *types.EvalContext, a []types.Datum) (types.Datum, error) {
+		if a[0] == types.Null || a[1] == types.Null {
+			return types.Null, nil
+		}
+		elems, err := types.ParseArrayText(string(a[0].(types.DString)))
+		if err != nil {
+			return nil, err
+		}
+		var parts []string
+		for _, e := range elems {
+			if e == nil {
+				if len(a) > 2 && a[2] != types.Null {
+					parts = append(parts, string(a[2].(types.DString)))
+				}
+				continue
+			}
+			parts = append(parts, *e)
+		}
+		return types.DString(strings.Join(parts, string(a[1].(types.DString)))), nil
+	}
+	def("array_to_string", []*types.T{types.Text, types.Text}, types.Text, join)
+	def("array_to_string", []*types.T{types.Text, types.Text, types.Text}, types.Text, join, nonStrict)
+	// length, lower and upper bound of dimension 1 (the only one); NULL
+	// for an empty array or another dimension, as in PostgreSQL.
+	dim := func(f func(n int) int) func(_ *types.EvalContext, a []types.Datum) (types.Datum, error) {
+		return func(_ *types.EvalContext, a []types.Datum) (types.Datum, error) {
+			elems, err := types.ParseArrayText(string(a[0].(types.DString)))
+			if err != nil {
+				return nil, err
+			}
+			if len(elems) == 0 || a[1] != types.DInt(1) {
+				return types.Null, nil
+			}
+			return types.DInt(f(len(elems))), nil
+		}
+	}
+	def("array_length", []*types.T{types.Text, types.Int4}, types.Int4, dim(func(n int) int { return n }))
+	def("array_upper", []*types.T{types.Text, types.Int4}, types.Int4, dim(func(n int) int { return n }))
+	def("array_lower", []*types.T{types.Text, types.Int4}, types.Int4, dim(func(int) int { return 1 }))
+	def("cardinality", []*types.T{types.Text}, types.Int4, func(_ *types.EvalContext, a []types.Datum) (types.Datum, error) {
+		elems, err := types.ParseArrayText(string(a[0].(types.DString)))
+		if err != nil {
+			return nil, err
+		}
+		return types.DInt(len(elems)), nil
+	})
+}
