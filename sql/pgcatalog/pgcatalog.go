@@ -94,6 +94,7 @@ func Lookup(schema, name string, env func(*plan.ExecCtx) *Env) (*plan.Table, boo
 	return &plan.Table{
 		Desc:  d.desc,
 		Types: d.types,
+		View:  d.kind == 'v',
 		Virtual: func(ec *plan.ExecCtx) ([]plan.Row, error) {
 			e := env(ec)
 			snap, err := e.snapshot()

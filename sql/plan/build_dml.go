@@ -161,7 +161,7 @@ func (b *Builder) BuildInsert(n *ast.InsertStmt, x DMLExtras, parse func(string)
 		return nil, err
 	}
 	if t.Virtual != nil {
-		return nil, errVirtualWrite(t)
+		return nil, errVirtualWrite(t, "insert into")
 	}
 	ins := &Insert{Table: t}
 	if ins.Defaults, err = b.DefaultExprs(t, parse); err != nil {
@@ -336,7 +336,7 @@ func (b *Builder) BuildUpdate(n *ast.UpdateStmt, x DMLExtras, parse func(string)
 	if n.Order != nil || n.Limit != nil {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "UPDATE does not support ORDER BY or LIMIT")
 	}
-	tg, err := b.dmlTarget(n.TableRefs, n.Where)
+	tg, err := b.dmlTarget(n.TableRefs, n.Where, "update")
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +387,7 @@ func (b *Builder) BuildDelete(n *ast.DeleteStmt, x DMLExtras) (*Delete, error) {
 	if n.IsMultiTable || n.Order != nil || n.Limit != nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this DELETE form is not supported")
 	}
-	tg, err := b.dmlTarget(n.TableRefs, n.Where)
+	tg, err := b.dmlTarget(n.TableRefs, n.Where, "delete from")
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ type dmlTarget struct {
 	rows  Node
 }
 
-func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode) (*dmlTarget, error) {
+func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode, verb string) (*dmlTarget, error) {
 	tn, alias, err := tableNameOf(refs)
 	if err != nil {
 		return nil, err
@@ -420,7 +420,7 @@ func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode) (*dml
 		return nil, err
 	}
 	if t.Virtual != nil {
-		return nil, errVirtualWrite(t)
+		return nil, errVirtualWrite(t, verb)
 	}
 	tg := &dmlTarget{table: t, alias: alias, scope: tableScope(t, alias)}
 	tg.rows = &Scan{Table: t, Index: &t.Desc.PrimaryIndex, Alias: alias}

@@ -42,10 +42,17 @@ func (b *Builder) resolveTable(schema, name string) (*Table, error) {
 	return b.Catalog.Table(name)
 }
 
-// errVirtualWrite is PostgreSQL's answer to a write into a system catalog
-// (or a system view).
-func errVirtualWrite(t *Table) error {
-	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied: \"%s\" is a system catalog", t.Desc.Name)
+// errVirtualWrite is the error for a write into a system catalog: the
+// catalogs are generated from descriptors, so nobody may write them (in
+// PostgreSQL only a superuser may; others get 42501), and the system views
+// are not updatable (55000), as in PostgreSQL.
+func errVirtualWrite(t *Table, verb string) error {
+	if t.View {
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "cannot %s view \"%s\"", verb, t.Desc.Name).
+			WithDetail("Views that do not select from a single table or view are not automatically updatable.")
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for table %s", t.Desc.Name).
+		WithDetail("The system catalogs are generated from the schema and cannot be written.")
 }
 
 // VirtualScan reads the rows of a virtual table. The rows are generated
