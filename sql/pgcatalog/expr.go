@@ -87,6 +87,10 @@ func formatExpr(s string) string {
 				i = end
 				continue
 			}
+			switch lw := strings.ToLower(word); lw {
+			case "true", "false", "null":
+				word = lw // pg_get_expr prints these constants in lower case
+			}
 			b.WriteString(word)
 			i = j
 		default:

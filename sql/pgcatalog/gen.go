@@ -13,33 +13,34 @@ import (
 // generators fill the virtual tables that have rows in Outpost; the others
 // (pg_description, pg_inherits, pg_policy, ...) are truthfully empty.
 var generators = map[string]func(*snapshot, *rowSet) error{
-	"pg_catalog.pg_namespace":              genNamespace,
-	"pg_catalog.pg_class":                  genClass,
-	"pg_catalog.pg_attribute":              genAttribute,
-	"pg_catalog.pg_type":                   genType,
-	"pg_catalog.pg_index":                  genIndex,
-	"pg_catalog.pg_indexes":                genIndexes,
-	"pg_catalog.pg_constraint":             genConstraint,
-	"pg_catalog.pg_attrdef":                genAttrdef,
-	"pg_catalog.pg_database":               genDatabase,
-	"pg_catalog.pg_roles":                  genRoles,
-	"pg_catalog.pg_authid":                 genAuthid,
-	"pg_catalog.pg_user":                   genUser,
-	"pg_catalog.pg_settings":               genSettings,
-	"pg_catalog.pg_am":                     genAm,
-	"pg_catalog.pg_proc":                   genProc,
-	"pg_catalog.pg_collation":              genCollation,
-	"pg_catalog.pg_tables":                 genTables,
-	"pg_catalog.pg_sequence":               genSequence,
-	"pg_catalog.pg_sequences":              genSequences,
-	"pg_catalog.pg_tablespace":             genTablespace,
-	"pg_catalog.pg_depend":                 genDepend,
-	"information_schema.schemata":          genSchemata,
-	"information_schema.tables":            genInfoTables,
-	"information_schema.columns":           genInfoColumns,
-	"information_schema.key_column_usage":  genKeyColumnUsage,
-	"information_schema.table_constraints": genTableConstraints,
-	"information_schema.sequences":         genInfoSequences,
+	"pg_catalog.pg_namespace":                    genNamespace,
+	"pg_catalog.pg_class":                        genClass,
+	"pg_catalog.pg_attribute":                    genAttribute,
+	"pg_catalog.pg_type":                         genType,
+	"pg_catalog.pg_index":                        genIndex,
+	"pg_catalog.pg_indexes":                      genIndexes,
+	"pg_catalog.pg_constraint":                   genConstraint,
+	"pg_catalog.pg_attrdef":                      genAttrdef,
+	"pg_catalog.pg_database":                     genDatabase,
+	"pg_catalog.pg_roles":                        genRoles,
+	"pg_catalog.pg_authid":                       genAuthid,
+	"pg_catalog.pg_user":                         genUser,
+	"pg_catalog.pg_settings":                     genSettings,
+	"pg_catalog.pg_am":                           genAm,
+	"pg_catalog.pg_proc":                         genProc,
+	"pg_catalog.pg_collation":                    genCollation,
+	"pg_catalog.pg_tables":                       genTables,
+	"pg_catalog.pg_sequence":                     genSequence,
+	"pg_catalog.pg_sequences":                    genSequences,
+	"pg_catalog.pg_tablespace":                   genTablespace,
+	"pg_catalog.pg_depend":                       genDepend,
+	"information_schema.schemata":                genSchemata,
+	"information_schema.tables":                  genInfoTables,
+	"information_schema.columns":                 genInfoColumns,
+	"information_schema.key_column_usage":        genKeyColumnUsage,
+	"information_schema.table_constraints":       genTableConstraints,
+	"information_schema.constraint_column_usage": genConstraintColumnUsage,
+	"information_schema.sequences":               genInfoSequences,
 }
 
 var namespaces = []struct {
@@ -698,6 +699,9 @@ func genInfoSequences(s *snapshot, rs *rowSet) error {
 
 // extraDefs are catalogs added by hand (same columns as PostgreSQL 15).
 var extraDefs = []*tableDef{
+	{schema: infoSchema, name: "constraint_column_usage", oid: 13300, kind: 'v', cols: []col{{"table_catalog", types.Name},
+		{"table_schema", types.Name}, {"table_name", types.Name}, {"column_name", types.Name}, {"constraint_catalog", types.Name},
+		{"constraint_schema", types.Name}, {"constraint_name", types.Name}}},
 	{schema: pgCatalog, name: "pg_depend", oid: 2608, kind: 'r', cols: []col{{"classid", types.Oid}, {"objid", types.Oid},
 		{"objsubid", types.Int4}, {"refclassid", types.Oid}, {"refobjid", types.Oid}, {"refobjsubid", types.Int4}, {"deptype", types.Text}}},
 }
@@ -720,6 +724,41 @@ func genDepend(s *snapshot, rs *rowSet) error {
 				rs.add().oid("classid", oidPgClass).oid("objid", RelOID(q.ID)).i("objsubid", 0).
 					oid("refclassid", oidPgClass).oid("refobjid", RelOID(ti.desc.ID)).i("refobjsubid", int64(c.ID)).
 					s("deptype", "a")
+			}
+		}
+	}
+	return nil
+}
+
+// genConstraintColumnUsage lists the columns each constraint uses: the key
+// columns of PRIMARY KEY/UNIQUE, the columns a CHECK expression names.
+func genConstraintColumnUsage(s *snapshot, rs *rowSet) error {
+	for _, ti := range s.tables {
+		for _, c := range s.constraints(ti) {
+			var cols []string
+			if c.check != nil {
+				words := map[string]bool{}
+				for _, w := range strings.FieldsFunc(strings.ToLower(c.check.Expr), func(r rune) bool {
+					return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '$')
+				}) {
+					words[w] = true
+				}
+				for _, i := range ti.visibleColumns() {
+					if words[ti.desc.Columns[i].Name] {
+						cols = append(cols, ti.desc.Columns[i].Name)
+					}
+				}
+			} else {
+				for _, cid := range c.columnIDs() {
+					if col, _ := ti.colType(cid); col != nil {
+						cols = append(cols, col.Name)
+					}
+				}
+			}
+			for _, name := range cols {
+				rs.add().s("table_catalog", s.env.DBName).s("table_schema", public).s("table_name", ti.desc.Name).
+					s("column_name", name).s("constraint_catalog", s.env.DBName).s("constraint_schema", public).
+					s("constraint_name", c.name)
 			}
 		}
 	}

@@ -150,3 +150,4 @@ func isClauseWord(n *node) bool {
 	}
 	return false
 }
+

@@ -143,6 +143,10 @@ func quoteNames(seq []*node, top bool) {
 			n.tok.quote = true
 			continue
 		}
+		if isColumnLabel(prev, next) && !structural[w] {
+			n.tok.quote = true // expr AS primary: any word is a label after AS
+			continue
+		}
 		if pgReserved[w] || structural[w] || valueWords[w] {
 			continue
 		}

@@ -12,9 +12,18 @@ import (
 // {a,"b c",NULL}. These helpers read and write that form.
 
 // ParseArrayText parses a one-dimensional array literal; nil elements are
-// NULLs. A malformed literal is 22P02.
+// NULLs. The space-separated text form of int2vector and oidvector ("1 2")
+// is read as the vector it is. A malformed literal is 22P02.
 func ParseArrayText(s string) ([]*string, error) {
 	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") && isVectorText(t) {
+		var out []*string
+		for _, f := range strings.Fields(t) {
+			f := f
+			out = append(out, &f)
+		}
+		return out, nil
+	}
 	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' {
 		return nil, sqlerr.New(sqlerr.InvalidTextRepresentation, "malformed array literal: \"%s\"", s).
 			WithDetail("Array value must start with \"{\" or dimension information.")
@@ -105,4 +114,15 @@ func needsArrayQuote(v string) bool {
 		}
 	}
 	return false
+}
+
+// isVectorText reports whether s is an int2vector/oidvector text form:
+// unsigned integers separated by spaces (or empty).
+func isVectorText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != ' ' && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
