@@ -150,4 +150,3 @@ func isClauseWord(n *node) bool {
 	}
 	return false
 }
-
