@@ -75,6 +75,9 @@ func formatExpr(s string) string {
 				case lw == "outpost_cast" && len(args) == 2:
 					t := strings.Trim(strings.TrimSpace(args[1]), "'")
 					b.WriteString(formatExpr(strings.TrimSpace(args[0])) + "::" + castTypeName(t))
+				case len(args) == 0 && sqlValueFuncs[lw]:
+					// SQL-standard value functions print without parentheses.
+					b.WriteString(strings.ToUpper(lw))
 				case lw == "nextval" && len(args) == 1 && isStringLiteral(strings.TrimSpace(args[0])):
 					b.WriteString("nextval(" + strings.TrimSpace(args[0]) + "::regclass)")
 				default:
@@ -142,4 +145,9 @@ func splitArgs(s string, open int) (args []string, end int) {
 		}
 	}
 	return append(args, s[start:]), len(s)
+}
+
+var sqlValueFuncs = map[string]bool{
+	"current_timestamp": true, "current_date": true, "current_time": true, "localtimestamp": true,
+	"localtime": true, "current_user": true, "session_user": true, "current_role": true,
 }

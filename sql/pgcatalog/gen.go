@@ -339,7 +339,7 @@ func (c constraint) def() string {
 	case "u":
 		return "UNIQUE (" + c.columnList() + ")"
 	}
-	return "CHECK ((" + formatExpr(c.check.Expr) + "))"
+	return "CHECK (" + formatExpr(c.check.Expr) + ")"
 }
 
 func (c constraint) columnList() string {
