@@ -32,6 +32,9 @@ func (s *Session) newPgEnv(ctx context.Context) *pgcatalog.Env {
 	for _, name := range s.vars.names() {
 		v, _ := s.vars.get(name)
 		st := pgcatalog.Setting{Name: name, Value: v}
+		if dn, ok := displayNames[name]; ok {
+			st.Name = dn
+		}
 		if d, ok := settings[name]; ok {
 			st.Default = d.def
 			st.Changed = v != d.def

@@ -96,13 +96,18 @@ func init() {
 		"current_role": {{result: tName, fn: fnUser}},
 		"user":         {{result: tName, fn: fnUser}},
 		"current_schema": {{result: tName, fn: func(e *Env, _ *snapshot, _ []types.Datum) (types.Datum, error) {
-			return types.DString(public), nil
+			if path := e.searchPath(false); len(path) > 0 {
+				return types.DString(path[0]), nil
+			}
+			return types.Null, nil
 		}}},
 		"current_schemas": {{args: []*types.T{tBool}, result: tText, strict: true, fn: func(e *Env, _ *snapshot, a []types.Datum) (types.Datum, error) {
-			if a[0] == types.DBool(true) {
-				return types.DString("{pg_catalog,public}"), nil
+			path := e.searchPath(a[0] == types.DBool(true))
+			elems := make([]*string, len(path))
+			for i := range path {
+				elems[i] = &path[i]
 			}
-			return types.DString("{public}"), nil
+			return types.DString(types.FormatArrayText(elems)), nil
 		}}},
 		"version": {{result: tText, fn: func(*Env, *snapshot, []types.Datum) (types.Datum, error) {
 			return types.DString("PostgreSQL " + ServerVersion + " (Outpost)"), nil
@@ -572,7 +577,7 @@ func RegText(env *Env, t *types.T, oid uint32) (string, error) {
 func fnCurrentSetting(e *Env, _ *snapshot, a []types.Datum) (types.Datum, error) {
 	name := strings.ToLower(string(a[0].(types.DString)))
 	for _, st := range e.Settings {
-		if st.Name == name {
+		if strings.EqualFold(st.Name, name) {
 			return types.DString(st.Value), nil
 		}
 	}
@@ -617,4 +622,40 @@ var reservedWords = map[string]bool{
 	"select": true, "session_user": true, "some": true, "symmetric": true, "table": true, "then": true, "to": true,
 	"trailing": true, "true": true, "union": true, "unique": true, "user": true, "using": true, "variadic": true,
 	"when": true, "where": true, "window": true, "with": true,
+}
+
+// searchPath is the session's search_path resolved to existing schemas,
+// with pg_catalog first when implicit is set and the path does not name
+// it (as current_schemas(true) shows it).
+func (e *Env) searchPath(implicit bool) []string {
+	raw := ""
+	for _, st := range e.Settings {
+		if st.Name == "search_path" {
+			raw = st.Value
+		}
+	}
+	var out []string
+	named := false
+	for _, part := range strings.Split(raw, ",") {
+		name := strings.TrimSpace(part)
+		if strings.HasPrefix(name, `"`) && strings.HasSuffix(name, `"`) && len(name) >= 2 {
+			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+		} else {
+			name = strings.ToLower(name)
+		}
+		if name == "$user" {
+			name = e.User
+		}
+		if nspOID(name) == 0 {
+			continue
+		}
+		if name == pgCatalog {
+			named = true
+		}
+		out = append(out, name)
+	}
+	if implicit && !named {
+		out = append([]string{pgCatalog}, out...)
+	}
+	return out
 }
