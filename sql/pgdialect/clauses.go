@@ -589,6 +589,13 @@ func (r *rw) limitValue(kw *node, val []*node) []*node {
 		v = v.kids[0]
 		val = []*node{v}
 	}
+	if n, ok := integerString(v); ok {
+		// LIMIT '5': an unknown literal read as the integer it spells
+		// (pgx's simple protocol sends parameters so).
+		v = synth(kNumber, n, v.tok.pos)
+		v.tok.isInt = true
+		val[0] = v
+	}
 	if !(v.isKind(kNumber) && v.tok.isInt || v.isKind(kParam)) {
 		r.fail(errorf(r.src, kw.tok.pos, sqlerr.FeatureNotSupported,
 			"%s with an expression is not supported (use a constant or a parameter)", strings.ToUpper(kw.tok.val)))
