@@ -57,3 +57,33 @@ func init() {
 		return types.DInt(len(elems)), nil
 	})
 }
+
+// arrayAggAcc is array_agg(x): the inputs, NULLs included, as an array in
+// text form (NULL when there are no rows).
+type arrayAggAcc struct {
+	t     *types.T
+	elems []*string
+	size  int
+}
+
+func (a *arrayAggAcc) Add(ctx *types.EvalContext, args ...types.Datum) error {
+	if args[0] == types.Null {
+		a.elems = append(a.elems, nil)
+		return nil
+	}
+	var loc = ctx.Location
+	v := string(types.AppendText(nil, a.t, args[0], loc))
+	a.size += len(v) + 1
+	if a.size > maxStringResultBytes {
+		return errTooLarge()
+	}
+	a.elems = append(a.elems, &v)
+	return nil
+}
+
+func (a *arrayAggAcc) Result() (types.Datum, error) {
+	if a.elems == nil {
+		return types.Null, nil
+	}
+	return types.DString(types.FormatArrayText(a.elems)), nil
+}

@@ -28,9 +28,10 @@ const BootstrapRoleOID = 10
 //	3072..4094     the default (pg_attrdef) of column ID (offset - 3072)
 //	4095           the table's row type (pg_type)
 //
-// Invariant: descriptor IDs below 2^20 map into uint32 without overflow;
+// Invariant: descriptor IDs up to maxDescID map into uint32 without
+// overflow; larger IDs get OID 0 (InvalidOid, never a colliding one), and
 // objects past a range (a 1024th index ID, ...) get no OID and are left
-// out of the catalogs (never given a colliding one).
+// out of the catalogs.
 const (
 	blockBits     = 12
 	subIndex      = 0
@@ -42,6 +43,8 @@ const (
 	// virtualIDBase marks plan.Table descriptor IDs of virtual tables:
 	// ID = virtualIDBase + the table's OID.
 	virtualIDBase = uint64(1) << 32
+	// maxDescID is the largest descriptor ID whose whole block fits.
+	maxDescID = (uint64(1)<<32-FirstNormalOID)>>blockBits - 1
 )
 
 // RelOID is the OID of a table, sequence or database descriptor.
@@ -49,11 +52,14 @@ func RelOID(id catalog.ID) uint32 {
 	if id >= virtualIDBase {
 		return uint32(id - virtualIDBase)
 	}
+	if id > maxDescID {
+		return 0
+	}
 	return uint32(FirstNormalOID + id<<blockBits)
 }
 
 func subOID(id catalog.ID, base, n uint32) (uint32, bool) {
-	if n >= subRange || (base == subAttrdef && n >= subRange-1) || id >= 1<<20 {
+	if n >= subRange || (base == subAttrdef && n >= subRange-1) || id > maxDescID {
 		return 0, false
 	}
 	return RelOID(id) + base + n, true
@@ -80,7 +86,12 @@ func CheckOID(id catalog.ID, n int) (uint32, bool) { return subOID(id, subCheck,
 func AttrdefOID(id catalog.ID, colID uint32) (uint32, bool) { return subOID(id, subAttrdef, colID) }
 
 // RowTypeOID is the OID of table id's row type.
-func RowTypeOID(id catalog.ID) uint32 { return RelOID(id) + subRowType }
+func RowTypeOID(id catalog.ID) uint32 {
+	if RelOID(id) == 0 {
+		return 0
+	}
+	return RelOID(id) + subRowType
+}
 
 // decodeOID splits a user object's OID into its descriptor ID and offset.
 func decodeOID(oid uint32) (id catalog.ID, sub uint32, ok bool) {
