@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/outpostdb/outpost/sql/types"
@@ -86,4 +87,41 @@ func (a *arrayAggAcc) Result() (types.Datum, error) {
 		return types.Null, nil
 	}
 	return types.DString(types.FormatArrayText(a.elems)), nil
+}
+
+func init() {
+	// pg_size_pretty: bytes, then kB, MB, GB, TB, PB (1024-based), rounded
+	// half away from zero, switching unit at 10240 of the smaller one as
+	// PostgreSQL 15 does.
+	def("pg_size_pretty", []*types.T{types.Int8}, types.Text, func(_ *types.EvalContext, a []types.Datum) (types.Datum, error) {
+		return types.DString(sizePretty(int64(a[0].(types.DInt)))), nil
+	})
+}
+
+func sizePretty(size int64) string {
+	abs := func(v int64) int64 {
+		if v < 0 {
+			return -v
+		}
+		return v
+	}
+	half := func(v int64) int64 {
+		if v < 0 {
+			return (v - 1) / 2
+		}
+		return (v + 1) / 2
+	}
+	const limit = 10 * 1024
+	const limit2 = limit*2 - 1
+	if abs(size) < limit {
+		return strconv.FormatInt(size, 10) + " bytes"
+	}
+	size >>= 9 // keep one extra bit for rounding
+	for _, unit := range []string{"kB", "MB", "GB", "TB"} {
+		if abs(size) < limit2 {
+			return strconv.FormatInt(half(size), 10) + " " + unit
+		}
+		size >>= 10
+	}
+	return strconv.FormatInt(half(size), 10) + " PB"
 }

@@ -36,3 +36,12 @@ func TestRegexMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestSizePretty: pg_size_pretty as PostgreSQL 15 prints it.
+func TestSizePretty(t *testing.T) {
+	for in, want := range map[int64]string{0: "0 bytes", 10239: "10239 bytes", 10240: "10 kB", 123456789: "118 MB", -20000: "-20 kB", 9999999999999: "9313 GB"} {
+		if got := sizePretty(in); got != want {
+			t.Errorf("pg_size_pretty(%d) = %q, want %q", in, got, want)
+		}
+	}
+}

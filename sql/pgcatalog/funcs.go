@@ -74,7 +74,9 @@ func init() {
 			{args: []*types.T{tOid}, result: tText, strict: true, fn: fnNull},
 			{args: []*types.T{tOid, tBool}, result: tText, strict: true, fn: fnNull},
 		},
-		"pg_get_triggerdef":          {{args: []*types.T{tOid, tBool}, result: tText, strict: true, fn: fnNull}},
+		"pg_get_triggerdef": {{args: []*types.T{tOid, tBool}, result: tText, strict: true, fn: fnNull}},
+		// Builtins have no SQL body.
+		"pg_get_function_sqlbody":    {{args: []*types.T{tOid}, result: tText, strict: true, fn: fnNull}},
 		"pg_relation_is_publishable": {{args: []*types.T{tOid}, result: tBool, strict: true, fn: fnConst(types.DBool(false))}},
 		"pg_encoding_to_char": {{args: []*types.T{tInt}, result: tName, strict: true, fn: func(_ *Env, _ *snapshot, a []types.Datum) (types.Datum, error) {
 			if a[0] == types.DInt(6) {
@@ -134,18 +136,25 @@ func init() {
 		"pg_total_relation_size":             sizeFunc(),
 		"pg_indexes_size":                    sizeFunc(),
 		"pg_database_size":                   sizeFunc(),
-		"to_regclass":                        {{args: []*types.T{tText}, result: types.Regclass, strict: true, fn: toReg(regclassIn, true)}},
-		"to_regtype":                         {{args: []*types.T{tText}, result: types.Regtype, strict: true, fn: toReg(regtypeIn, true)}},
-		"to_regnamespace":                    {{args: []*types.T{tText}, result: types.Regnamespace, strict: true, fn: toReg(regnamespaceIn, true)}},
-		"to_regproc":                         {{args: []*types.T{tText}, result: types.Regproc, strict: true, fn: toReg(regprocIn, true)}},
-		"outpost_to_regclass":                {{args: []*types.T{tText}, result: types.Regclass, strict: true, fn: toReg(regclassIn, false)}},
-		"outpost_to_regtype":                 {{args: []*types.T{tText}, result: types.Regtype, strict: true, fn: toReg(regtypeIn, false)}},
-		"outpost_to_regproc":                 {{args: []*types.T{tText}, result: types.Regproc, strict: true, fn: toReg(regprocIn, false)}},
-		"outpost_to_regnamespace":            {{args: []*types.T{tText}, result: types.Regnamespace, strict: true, fn: toReg(regnamespaceIn, false)}},
-		"outpost_regclass_out":               {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regclass)}},
-		"outpost_regtype_out":                {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regtype)}},
-		"outpost_regproc_out":                {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regproc)}},
-		"outpost_regnamespace_out":           {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regnamespace)}},
+		"pg_tablespace_location": {{args: []*types.T{tOid}, result: tText, strict: true, fn: func(_ *Env, _ *snapshot, a []types.Datum) (types.Datum, error) {
+			// pg_default and pg_global live in the data directory: "".
+			if o := oidArg(a[0]); o == 1663 || o == 1664 {
+				return types.DString(""), nil
+			}
+			return types.Null, nil
+		}}},
+		"to_regclass":              {{args: []*types.T{tText}, result: types.Regclass, strict: true, fn: toReg(regclassIn, true)}},
+		"to_regtype":               {{args: []*types.T{tText}, result: types.Regtype, strict: true, fn: toReg(regtypeIn, true)}},
+		"to_regnamespace":          {{args: []*types.T{tText}, result: types.Regnamespace, strict: true, fn: toReg(regnamespaceIn, true)}},
+		"to_regproc":               {{args: []*types.T{tText}, result: types.Regproc, strict: true, fn: toReg(regprocIn, true)}},
+		"outpost_to_regclass":      {{args: []*types.T{tText}, result: types.Regclass, strict: true, fn: toReg(regclassIn, false)}},
+		"outpost_to_regtype":       {{args: []*types.T{tText}, result: types.Regtype, strict: true, fn: toReg(regtypeIn, false)}},
+		"outpost_to_regproc":       {{args: []*types.T{tText}, result: types.Regproc, strict: true, fn: toReg(regprocIn, false)}},
+		"outpost_to_regnamespace":  {{args: []*types.T{tText}, result: types.Regnamespace, strict: true, fn: toReg(regnamespaceIn, false)}},
+		"outpost_regclass_out":     {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regclass)}},
+		"outpost_regtype_out":      {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regtype)}},
+		"outpost_regproc_out":      {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regproc)}},
+		"outpost_regnamespace_out": {{args: []*types.T{tOid}, result: tText, strict: true, fn: regOut(types.Regnamespace)}},
 		"current_setting": {
 			{args: []*types.T{tText}, result: tText, strict: true, fn: fnCurrentSetting},
 			{args: []*types.T{tText, tBool}, result: tText, strict: true, fn: fnCurrentSetting},
@@ -184,7 +193,7 @@ func (f *Funcs) Resolve(name string, args []*types.T) (*plan.SessionFunc, error)
 	}
 	for i := range sigs {
 		sg := &sigs[i]
-		if len(sg.args) != len(args) {
+		if !sigMatches(sg.args, args) {
 			continue
 		}
 		return &plan.SessionFunc{Name: name, Args: sg.args, Result: sg.result, Strict: sg.strict,
@@ -331,10 +340,14 @@ func privilege() []sig {
 	}
 }
 
-// sizeFunc: Outpost does not track relation sizes per object yet; 0 is
-// reported (documented in the package doc).
+// sizeFunc: Outpost does not track the size of a relation or database
+// yet, so the size is unknown: NULL (as PostgreSQL answers for an object
+// it cannot find), never a made-up number.
 func sizeFunc() []sig {
-	return []sig{{args: []*types.T{tOid}, result: types.Int8, strict: true, fn: fnConst(types.DInt(0))}}
+	return []sig{
+		{args: []*types.T{tOid}, result: types.Int8, strict: true, fn: fnNull},
+		{args: []*types.T{tText}, result: types.Int8, strict: true, fn: fnNull},
+	}
 }
 
 func fnSerialSequence(_ *Env, s *snapshot, a []types.Datum) (types.Datum, error) {
@@ -658,4 +671,27 @@ func (e *Env) searchPath(implicit bool) []string {
 		out = append([]string{pgCatalog}, out...)
 	}
 	return out
+}
+
+// sigMatches: same argument count, and each argument is unknown (a
+// literal or NULL) or converts implicitly to the parameter's type.
+func sigMatches(params, args []*types.T) bool {
+	if len(params) != len(args) {
+		return false
+	}
+	for i, a := range args {
+		if a.Family != types.UnknownFamily && !types.CanCastImplicitly(a, params[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func init() {
+	// Visibility of objects Outpost has none of: NULL, as PostgreSQL
+	// answers for an OID that names no object.
+	for _, kind := range []string{"conversion", "ts_config", "ts_dict", "ts_parser", "ts_template", "opclass",
+		"opfamily", "operator", "statistics_obj"} {
+		funcTable["pg_"+kind+"_is_visible"] = []sig{{args: []*types.T{tOid}, result: tBool, strict: true, fn: fnNull}}
+	}
 }

@@ -33,6 +33,7 @@ var generators = map[string]func(*snapshot, *rowSet) error{
 	"pg_catalog.pg_sequence":                     genSequence,
 	"pg_catalog.pg_sequences":                    genSequences,
 	"pg_catalog.pg_tablespace":                   genTablespace,
+	"pg_catalog.pg_language":                     genLanguage,
 	"pg_catalog.pg_depend":                       genDepend,
 	"information_schema.schemata":                genSchemata,
 	"information_schema.tables":                  genInfoTables,
@@ -762,5 +763,12 @@ func genConstraintColumnUsage(s *snapshot, rs *rowSet) error {
 			}
 		}
 	}
+	return nil
+}
+
+// genLanguage: Outpost's functions are all built in ("internal").
+func genLanguage(s *snapshot, rs *rowSet) error {
+	rs.add().oid("oid", 12).s("lanname", "internal").oid("lanowner", BootstrapRoleOID).b("lanispl", false).
+		b("lanpltrusted", false).oid("lanplcallfoid", 0).oid("laninline", 0).oid("lanvalidator", 0)
 	return nil
 }

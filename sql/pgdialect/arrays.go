@@ -120,23 +120,32 @@ func (r *rw) fromFunctions(seq []*node) []*node {
 		fn := seq[k]
 		args := seq[k+1]
 		pos := fn.tok.pos
-		sub := paren(pos, append([]*node{word("select", pos)}, call("outpost_srf_"+fn.tok.val, pos, args.kids)...)...)
-		out = append(out, sub)
 		i = k + 1
-		// The alias, or the function's name as PostgreSQL names it.
+		// The alias [AS] a, or the function's name as PostgreSQL names
+		// it; a one-column alias list a(x) names the column.
+		var alias, colList *node
 		next := nodeAt(seq, i+1)
 		switch {
-		case next != nil && next.is("as"):
-			if a := nodeAt(seq, i+3); a != nil && a.isParen() {
-				r.fail(errorf(r.src, a.tok.pos, sqlerr.FeatureNotSupported, "a column alias list on a FROM function"))
-			}
+		case next != nil && next.is("as") && nodeAt(seq, i+2) != nil:
+			alias, i = seq[i+2], i+2
 		case next != nil && (next.isKind(kWord) || next.isKind(kQIdent)) && !isClauseWord(next):
-			if a := nodeAt(seq, i+2); a != nil && a.isParen() {
-				r.fail(errorf(r.src, a.tok.pos, sqlerr.FeatureNotSupported, "a column alias list on a FROM function"))
-			}
-		default:
-			out = append(out, word("as", pos), word(fn.tok.val, pos))
+			alias, i = next, i+1
 		}
+		if a := nodeAt(seq, i+1); alias != nil && a != nil && a.isParen() {
+			if len(a.kids) != 1 || !(a.kids[0].isKind(kWord) || a.kids[0].isKind(kQIdent)) {
+				r.fail(errorf(r.src, a.tok.pos, sqlerr.FeatureNotSupported, "a column alias list of more than one column on a FROM function"))
+			}
+			colList, i = a.kids[0], i+1
+		}
+		sel := append([]*node{word("select", pos)}, call("outpost_srf_"+fn.tok.val, pos, args.kids)...)
+		if colList != nil {
+			sel = append(sel, word("as", pos), colList)
+		}
+		out = append(out, paren(pos, sel...))
+		if alias == nil {
+			alias = word(fn.tok.val, pos)
+		}
+		out = append(out, word("as", pos), alias)
 	}
 	return out
 }

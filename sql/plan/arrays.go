@@ -415,6 +415,9 @@ func (b *Builder) srfSource(s *scope, src ast.ResultSetNode, alias string) (Node
 		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "function %s in FROM is not supported", name)
 	}
 	node.Col = alias
+	if as := sel.Fields.Fields[0].AsName.O; as != "" {
+		node.Col = as // FROM f(args) AS a(col)
+	}
 	s.correlated = s.correlated || inner.correlated
 	s.cols = append(s.cols, scopeFromCols(node.Columns(), alias)...)
 	return node, true, nil

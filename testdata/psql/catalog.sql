@@ -21,6 +21,14 @@ CREATE DATABASE otherdb;
 \du
 \df
 \dv
+\dt+
+\di+
+\l+
+\db
+\df+
+\dn+
+\du+
+\dS pg_am
 \dT
 \x
 SELECT relname, relkind FROM pg_class WHERE relname = 'books';
