@@ -38,6 +38,7 @@ func (s *Session) newPgEnv(ctx context.Context) *pgcatalog.Env {
 		if d, ok := settings[name]; ok {
 			st.Default = d.def
 			st.Changed = v != d.def
+			st.ReadOnly = d.readOnly
 		} else {
 			st.Changed = true
 		}

@@ -23,13 +23,27 @@
 // the object.
 //
 // Deviations from PostgreSQL, on purpose or not yet done:
-//   - Outpost has no arrays: array, int2vector and oidvector columns
-//     (indkey, reloptions, conkey, proargtypes, ...) carry PostgreSQL's text
-//     form ("1 2", "{1}") in a text column; "char" columns are text.
+//   - Outpost has no array type: array, int2vector and oidvector columns
+//     (indkey, reloptions, conkey, proargtypes, ...) carry PostgreSQL's
+//     text form ("1 2", "{1}") in a text column (sql/plan/arrays.go reads
+//     it); "char", xid, inet and pg_node_tree columns are text too.
 //   - There is one role (Roles), no comments (pg_description is empty), no
-//     inheritance, partitions, policies, extensions, rules, triggers, or
-//     views, so those catalogs are empty.
-//   - pg_proc lists the builtins of sql/builtins with synthetic OIDs.
+//     inheritance, partitions, policies, extensions, rules, triggers,
+//     views, foreign data, text search or subscriptions: those catalogs
+//     are empty, as they are for such a database in PostgreSQL.
+//   - pg_proc lists the builtins of sql/builtins with synthetic OIDs
+//     (firstProcOID on); pg_type's typinput/typoutput/... are 0 ("-") as
+//     Outpost's I/O routines are not pg_proc entries.
+//   - pg_cast, pg_operator, pg_opclass, pg_statistic and the pg_stat_*
+//     views are not provided (psql's \dC and \do fail).
+//   - Sizes (pg_table_size, pg_database_size, ...) are NULL: Outpost does
+//     not measure them per object yet.
+//   - pg_get_expr/pg_get_constraintdef print the stored expression text in
+//     PostgreSQL's spelling for common shapes, without the implicit casts
+//     PostgreSQL shows ("price >= 0", not "price >= 0::numeric"); now() is
+//     stored as CURRENT_TIMESTAMP by the parser and printed so.
+//   - The search_path decides current_schema(s) but not name resolution:
+//     unqualified names are looked up in pg_catalog, then public.
 //
 // It imports kv, sql/catalog, sql/types, sql/builtins, sql/plan and
 // sql/sqlerr; sql wires it into name resolution and never the reverse.

@@ -438,8 +438,12 @@ func genSettings(s *snapshot, rs *rowSet) error {
 		if st.Changed {
 			source = "session"
 		}
+		context := "user"
+		if st.ReadOnly {
+			context, source = "internal", "default"
+		}
 		rs.add().s("name", st.Name).s("setting", st.Value).s("category", "Outpost").s("short_desc", "").
-			s("context", "user").s("vartype", "string").s("source", source).s("boot_val", st.Default).
+			s("context", context).s("vartype", "string").s("source", source).s("boot_val", st.Default).
 			s("reset_val", st.Default).b("pending_restart", false)
 	}
 	return nil

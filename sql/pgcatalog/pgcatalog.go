@@ -81,6 +81,8 @@ type Setting struct {
 	Name, Value, Default string
 	// Changed: set in this session (source "session").
 	Changed bool
+	// ReadOnly settings cannot be changed (context "internal").
+	ReadOnly bool
 }
 
 // Lookup returns the virtual table schema.name as a plan.Table whose rows
