@@ -59,15 +59,22 @@ func (c *catalogView) checkVersion() error {
 	return nil
 }
 
-// Table implements plan.Catalog: pg_catalog comes first on the search
-// path, then public.
+// Table implements plan.Catalog: an unqualified name is looked up in the
+// schemas of the search_path (pg_catalog first unless the path places it).
 func (c *catalogView) Table(name string) (*plan.Table, error) {
-	if isSystemName(name) {
-		if t, ok := c.systemTable("pg_catalog", name); ok {
+	for _, schema := range c.s.searchPath() {
+		if schema == "public" {
+			t, err := c.userTable(name)
+			if sqlerr.Code(err) == sqlerr.UndefinedTable {
+				continue
+			}
+			return t, err
+		}
+		if t, ok := c.systemTable(schema, name); ok {
 			return t, nil
 		}
 	}
-	return c.userTable(name)
+	return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", name)
 }
 
 func (c *catalogView) userTable(name string) (*plan.Table, error) {

@@ -96,7 +96,30 @@ func (s *Session) regText(t *types.T, d types.Datum) []byte {
 	return []byte(name)
 }
 
-// isSystemName reports whether an unqualified name resolves to pg_catalog.
-func isSystemName(name string) bool {
-	return strings.HasPrefix(name, "pg_")
+// searchPath is the session's search_path as the schemas that exist, with
+// pg_catalog first unless the path names it (as PostgreSQL searches).
+func (s *Session) searchPath() []string {
+	raw, _ := s.vars.get("search_path")
+	var out []string
+	named := false
+	for _, part := range strings.Split(raw, ",") {
+		name := strings.TrimSpace(part)
+		if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+		} else {
+			name = strings.ToLower(name)
+		}
+		switch name {
+		case "pg_catalog":
+			named = true
+		case "public", "information_schema":
+		default:
+			continue // "$user" and schemas that do not exist
+		}
+		out = append(out, name)
+	}
+	if !named {
+		out = append([]string{"pg_catalog"}, out...)
+	}
+	return out
 }

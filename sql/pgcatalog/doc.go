@@ -42,8 +42,9 @@
 //     PostgreSQL's spelling for common shapes, without the implicit casts
 //     PostgreSQL shows ("price >= 0", not "price >= 0::numeric"); now() is
 //     stored as CURRENT_TIMESTAMP by the parser and printed so.
-//   - The search_path decides current_schema(s) but not name resolution:
-//     unqualified names are looked up in pg_catalog, then public.
+//   - The search_path decides where queries and DML find unqualified
+//     names (pg_catalog first unless placed); DDL always works in public,
+//     the only user schema.
 //
 // It imports kv, sql/catalog, sql/types, sql/builtins, sql/plan and
 // sql/sqlerr; sql wires it into name resolution and never the reverse.
