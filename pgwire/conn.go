@@ -215,10 +215,11 @@ func (c *conn) endWith(err error) string {
 // loop is the session goroutine's message loop.
 func (c *conn) loop() string {
 	var idle *time.Timer
-	if t := c.srv.cfg.IdleTimeout; t > 0 {
-		idle = time.NewTimer(t)
-		defer idle.Stop()
-	}
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		// Between batches a drain ends the connection; inside one it
 		// waits for the Sync.
@@ -231,8 +232,12 @@ func (c *conn) loop() string {
 				return c.endWith(errShutdown)
 			default:
 			}
-			if idle != nil {
-				idle.Reset(c.srv.cfg.IdleTimeout)
+			if d := c.idleTimeout(); d > 0 {
+				if idle == nil {
+					idle = time.NewTimer(d)
+				} else {
+					idle.Reset(d)
+				}
 				idleC = idle.C
 			}
 		}
@@ -279,6 +284,19 @@ func (c *conn) loop() string {
 			return "terminated"
 		}
 	}
+}
+
+// idleTimeout is how long the session may wait for the next message: the
+// server's IdleTimeout, or the session's idle_in_transaction_session_timeout
+// while a transaction is open, whichever is shorter (0 = no limit).
+func (c *conn) idleTimeout() time.Duration {
+	d := c.srv.cfg.IdleTimeout
+	if it, ok := c.sess.(IdleInTransactionTimeouter); ok && c.sess.TxnStatus() != sql.TxnIdle {
+		if t := it.IdleInTransactionTimeout(); t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	return d
 }
 
 func (c *conn) idleError() error {

@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"time"
 
 	"github.com/outpostdb/outpost/sql"
 )
@@ -128,4 +129,12 @@ type Session interface {
 // diverges from PostgreSQL there: its transaction carries on.
 type Failer interface {
 	Failed(ctx context.Context, err error)
+}
+
+// IdleInTransactionTimeouter is an optional interface of Session: its
+// idle_in_transaction_session_timeout (0 = none). While a transaction is
+// open (TxnStatus T or E) and the client sends nothing for that long,
+// pgwire ends the connection with FATAL 25P03, as PostgreSQL does.
+type IdleInTransactionTimeouter interface {
+	IdleInTransactionTimeout() time.Duration
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/sql/catalog"
+	"github.com/outpostdb/outpost/sql/pgcatalog"
 	"github.com/outpostdb/outpost/sql/plan"
 	"github.com/outpostdb/outpost/sql/rowenc"
 	"github.com/outpostdb/outpost/sql/sqlerr"
@@ -26,6 +27,10 @@ type catalogView struct {
 	txn     *kv.Txn
 	version uint64
 	checked bool
+
+	// pgEC and pgEnvCache: the pgcatalog environment of the last execution.
+	pgEC       *plan.ExecCtx
+	pgEnvCache *pgcatalog.Env
 }
 
 func (s *Session) catalogView(ctx context.Context) *catalogView {
@@ -54,8 +59,25 @@ func (c *catalogView) checkVersion() error {
 	return nil
 }
 
-// Table implements plan.Catalog.
+// Table implements plan.Catalog: an unqualified name is looked up in the
+// schemas of the search_path (pg_catalog first unless the path places it).
 func (c *catalogView) Table(name string) (*plan.Table, error) {
+	for _, schema := range c.s.searchPath() {
+		if schema == "public" {
+			t, err := c.userTable(name)
+			if sqlerr.Code(err) == sqlerr.UndefinedTable {
+				continue
+			}
+			return t, err
+		}
+		if t, ok := c.systemTable(schema, name); ok {
+			return t, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", name)
+}
+
+func (c *catalogView) userTable(name string) (*plan.Table, error) {
 	if err := c.checkVersion(); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/sql/catalog"
 	"github.com/outpostdb/outpost/sql/parser"
+	"github.com/outpostdb/outpost/sql/pgcatalog"
 	"github.com/outpostdb/outpost/sql/pgdialect"
 	"github.com/outpostdb/outpost/sql/plan"
 	"github.com/outpostdb/outpost/sql/sqlerr"
@@ -378,6 +379,7 @@ type built struct {
 func (s *Session) build(ctx context.Context, st *parser.Statement, paramTypes []*types.T) (*built, error) {
 	cat := s.catalogView(ctx)
 	b := s.newBuilder(cat, paramTypes, st)
+	b.Funcs = cat.funcs()
 	out := &built{tagName: strings.ToUpper(st.Tag)}
 	var err error
 	switch n := st.AST.(type) {
@@ -521,7 +523,7 @@ func (s *Session) columns(cols []plan.ResultCol, formats []int16) []Column {
 			t = types.Text
 		}
 		out[i] = Column{
-			Name: c.Name, TableOID: uint32(c.TableID), ColumnAttr: int16(c.ColumnID),
+			Name: c.Name, TableOID: pgcatalog.TableOID(c.TableID), ColumnAttr: int16(c.ColumnID),
 			TypeOID: t.Oid(), TypeSize: t.Size(), TypeMod: t.TypeMod(), Format: formatFor(formats, i),
 		}
 	}
@@ -559,6 +561,10 @@ func (s *Session) encodeRow(row plan.Row, cols []plan.ResultCol, formats []int16
 		t := cols[i].T
 		if t == nil || t.Family == types.UnknownFamily {
 			t = types.Text
+		}
+		if t.IsRegType() {
+			out[i] = s.regText(t, d)
+			continue
 		}
 		out[i] = types.AppendText(nil, t, d, loc)
 	}

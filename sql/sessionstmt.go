@@ -66,16 +66,12 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		return w.CommandComplete("SET")
 	case pgdialect.Reset:
 		if !ss.All {
-			if err := s.vars.set(ss.Name, "default"); err != nil {
+			if err := s.vars.reset(ss.Name); err != nil {
 				return err
 			}
 			return w.CommandComplete("RESET")
 		}
-		for _, name := range s.vars.names() {
-			if d, ok := settings[name]; ok && d.validate == nil {
-				_ = s.vars.set(name, "default")
-			}
-		}
+		s.vars.resetAll()
 		return w.CommandComplete("RESET")
 	case pgdialect.Show:
 		if ss.Name == "ranges" && len(ss.Objects) == 1 && s.srv.cfg.Ranges != nil {
@@ -214,7 +210,7 @@ func (s *Session) show(name string, w ResultWriter) error {
 		col = "transaction_isolation"
 		val = "serializable"
 	}
-	if err := w.RowDescription(s.columns([]plan.ResultCol{{Name: strings.ToLower(col), T: types.Text}}, nil)); err != nil {
+	if err := w.RowDescription(s.columns([]plan.ResultCol{{Name: col, T: types.Text}}, nil)); err != nil {
 		return err
 	}
 	if err := w.DataRow([][]byte{[]byte(val)}); err != nil {

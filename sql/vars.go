@@ -20,20 +20,22 @@ type settingDef struct {
 	reportable bool // sent as ParameterStatus
 	// validate normalizes a new value or rejects it.
 	validate func(v string) (string, error)
+	// readOnly settings cannot be SET (RESET ALL skips them).
+	readOnly bool
 }
 
 var settings = map[string]settingDef{
-	"server_version":                         {def: ServerVersion, reportable: true, validate: readOnly("server_version")},
-	"server_version_num":                     {def: "150000", validate: readOnly("server_version_num")},
-	"server_encoding":                        {def: "UTF8", reportable: true, validate: readOnly("server_encoding")},
+	"server_version":                         {def: ServerVersion, reportable: true, validate: readOnly("server_version"), readOnly: true},
+	"server_version_num":                     {def: "150000", validate: readOnly("server_version_num"), readOnly: true},
+	"server_encoding":                        {def: "UTF8", reportable: true, validate: readOnly("server_encoding"), readOnly: true},
 	"client_encoding":                        {def: "UTF8", reportable: true, validate: validateEncoding},
 	"datestyle":                              {def: "ISO, MDY", reportable: true, validate: validateDateStyle},
 	"intervalstyle":                          {def: "postgres", reportable: true},
 	"timezone":                               {def: "UTC", reportable: true, validate: validateTimeZone},
-	"integer_datetimes":                      {def: "on", reportable: true, validate: readOnly("integer_datetimes")},
+	"integer_datetimes":                      {def: "on", reportable: true, validate: readOnly("integer_datetimes"), readOnly: true},
 	"standard_conforming_strings":            {def: "on", reportable: true},
 	"application_name":                       {def: "", reportable: true},
-	"is_superuser":                           {def: "on", reportable: true, validate: readOnly("is_superuser")},
+	"is_superuser":                           {def: "on", reportable: true, validate: readOnly("is_superuser"), readOnly: true},
 	"session_authorization":                  {def: "root", reportable: true},
 	"search_path":                            {def: `"$user", public`},
 	"extra_float_digits":                     {def: "1"},
@@ -43,9 +45,9 @@ var settings = map[string]settingDef{
 	"default_transaction_isolation":          {def: "serializable", validate: validateIsolation},
 	"transaction_isolation":                  {def: "serializable", validate: validateIsolation},
 	"default_transaction_read_only":          {def: "off", reportable: true},
-	"in_hot_standby":                         {def: "off", reportable: true, validate: readOnly("in_hot_standby")},
+	"in_hot_standby":                         {def: "off", reportable: true, validate: readOnly("in_hot_standby"), readOnly: true},
 	"transaction_read_only":                  {def: "off"},
-	"max_identifier_length":                  {def: "63", validate: readOnly("max_identifier_length")},
+	"max_identifier_length":                  {def: "63", validate: readOnly("max_identifier_length"), readOnly: true},
 	"bytea_output":                           {def: "hex"},
 	"client_min_messages":                    {def: "notice"},
 	"timezone_abbreviations":                 {def: "Default"},
@@ -69,11 +71,11 @@ func validateEncoding(v string) (string, error) {
 
 func validateDateStyle(v string) (string, error) {
 	u := strings.ToUpper(v)
-	if strings.Contains(u, "ISO") || u == "" {
+	if (strings.Contains(u, "ISO") || u == "" || u == "MDY") && !strings.Contains(u, "DMY") && !strings.Contains(u, "YMD") {
 		return "ISO, MDY", nil
 	}
 	return "", sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for parameter \"DateStyle\": %q", v).
-		WithDetail("Outpost supports only the ISO date style.")
+		WithDetail("Outpost supports only the ISO date style with MDY field order.")
 }
 
 func validateTimeZone(v string) (string, error) {
@@ -101,10 +103,29 @@ func loadLocation(v string) (*time.Location, error) {
 }
 
 func validateDuration(v string) (string, error) {
-	if _, err := parseMillis(v); err != nil {
+	d, err := parseMillis(v)
+	if err != nil {
 		return "", err
 	}
-	return v, nil
+	return formatMillis(d), nil
+}
+
+// formatMillis prints a time setting as PostgreSQL shows it: in the
+// largest unit that divides it evenly (1000 → 1s, 90000 → 90s).
+func formatMillis(d time.Duration) string {
+	ms := d.Milliseconds()
+	if ms == 0 {
+		return "0"
+	}
+	for _, u := range []struct {
+		n    int64
+		name string
+	}{{86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}} {
+		if ms%u.n == 0 {
+			return strconv.FormatInt(ms/u.n, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(ms, 10) + "ms"
 }
 
 // parseMillis parses PostgreSQL's time settings: a bare number is
@@ -149,10 +170,13 @@ type sessionVars struct {
 	vals    map[string]string
 	changed map[string]bool
 	loc     *time.Location
+	// startup holds the values the startup packet gave: RESET returns
+	// to them (PostgreSQL's reset_val), else to the default.
+	startup map[string]string
 }
 
 func newSessionVars(args SessionArgs) *sessionVars {
-	v := &sessionVars{vals: map[string]string{}, changed: map[string]bool{}, loc: time.UTC}
+	v := &sessionVars{vals: map[string]string{}, changed: map[string]bool{}, loc: time.UTC, startup: map[string]string{}}
 	for k, d := range settings {
 		v.vals[k] = d.def
 	}
@@ -160,9 +184,35 @@ func newSessionVars(args SessionArgs) *sessionVars {
 	for k, val := range args.Params {
 		// Startup parameters behave like SET; bad ones are ignored as
 		// PostgreSQL ignores unknown ones only with a warning.
-		_ = v.set(strings.ToLower(k), val)
+		if v.set(strings.ToLower(k), val) == nil {
+			name := normalizeVarName(k)
+			v.startup[name] = v.vals[name]
+		}
 	}
 	return v
+}
+
+// reset returns a setting to its value at session start (RESET name).
+func (v *sessionVars) reset(name string) error {
+	name = normalizeVarName(name)
+	if val, ok := v.startup[name]; ok {
+		return v.set(name, val)
+	}
+	return v.set(name, "default")
+}
+
+// resetAll is RESET ALL: every changeable setting returns to its value at
+// session start; read-only ones are left alone.
+func (v *sessionVars) resetAll() {
+	for _, name := range v.names() {
+		if d, ok := settings[name]; ok && d.readOnly {
+			continue
+		}
+		if _, ok := settings[name]; !ok {
+			continue
+		}
+		_ = v.reset(name)
+	}
 }
 
 func (v *sessionVars) get(name string) (string, bool) {

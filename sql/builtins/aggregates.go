@@ -361,6 +361,8 @@ func (a *stringAggAcc) Result() (types.Datum, error) {
 func registerAggregates() {
 	I2, I4, I8, F4, F8, N, IV := types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Numeric, types.Interval
 	defAgg("count", nil, I8, func([]*types.T) Accumulator { return &countAcc{star: true} })
+	// array_agg: arrays are carried in text form (see types.ParseArrayText).
+	defAgg("array_agg", ts(AnyType), types.Text, func(args []*types.T) Accumulator { return &arrayAggAcc{t: args[0]} })
 	defAgg("count", ts(AnyType), I8, func([]*types.T) Accumulator { return &countAcc{} })
 	for _, t := range []*types.T{I2, I4} {
 		defAgg("sum", ts(t), I8, func([]*types.T) Accumulator { return &intSumAcc{result: "int8"} })

@@ -17,6 +17,7 @@ func (r *rw) clauses(seq []*node) []*node {
 	if len(seq) == 0 {
 		return seq
 	}
+	seq = r.fromFunctions(seq)
 	seq = r.valuesAliases(seq)
 	if seq[0].is("values") {
 		seq = r.valuesToSelect(seq, nil)
@@ -587,6 +588,13 @@ func (r *rw) limitValue(kw *node, val []*node) []*node {
 	if len(val) == 1 && v.isParen() && len(v.kids) == 1 {
 		v = v.kids[0]
 		val = []*node{v}
+	}
+	if n, ok := integerString(v); ok {
+		// LIMIT '5': an unknown literal read as the integer it spells
+		// (pgx's simple protocol sends parameters so).
+		v = synth(kNumber, n, v.tok.pos)
+		v.tok.isInt = true
+		val[0] = v
 	}
 	if !(v.isKind(kNumber) && v.tok.isInt || v.isKind(kParam)) {
 		r.fail(errorf(r.src, kw.tok.pos, sqlerr.FeatureNotSupported,

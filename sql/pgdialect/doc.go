@@ -43,7 +43,13 @@
 //     DELETE ... USING → TiDB's multi-table forms; subquery alias lists →
 //     select-list aliases;
 //   - DDL spellings (CREATE INDEX default names, DROP ... CASCADE, sequence
-//     options, CREATE DATABASE options).
+//     options, CREATE DATABASE options);
+//   - arrays (arrays.go): ARRAY(subquery) and ARRAY[...] → outpost_array,
+//     op ANY/ALL (array) → op outpost_any/outpost_all, e[i] →
+//     outpost_subscript, x::t[] keeps "t[]", FROM f(args) AS a → FROM
+//     (SELECT outpost_srf_f(args)) AS a;
+//   - any word is a column label after AS (quoted for TiDB); LIMIT '5'
+//     is LIMIT 5.
 //
 // Anything that cannot be carried with its meaning fails with SQLSTATE 0A000
 // naming the construct; malformed input fails like PostgreSQL (42601 with

@@ -223,6 +223,7 @@ func (p *eparser) primary() *expr {
 		p.i = start
 		return nil
 	}
+	e = p.subscripts(e)
 	for p.atOp(0, "::") {
 		castAt := p.at(0).tok.pos
 		p.i++
@@ -232,6 +233,7 @@ func (p *eparser) primary() *expr {
 		}
 		p.i = j
 		e = atom(call("outpost_cast", castAt, p.r.emit(e), []*node{str(typ, castAt)})...)
+		e = p.subscripts(e)
 	}
 	return e
 }
@@ -245,7 +247,7 @@ func (p *eparser) wordPrimary() *expr {
 	pos := n.tok.pos
 	switch {
 	case w == "array":
-		p.r.fail(errorf(p.r.src, pos, sqlerr.FeatureNotSupported, "arrays are not supported"))
+		return p.arrayConstructor()
 	case w == "cast" && nextParen:
 		p.i += 2
 		return atom(p.r.castCall(n, next)...)
@@ -259,7 +261,7 @@ func (p *eparser) wordPrimary() *expr {
 	case (w == "any" || w == "some" || w == "all") && nextParen:
 		kids := next.kids
 		if len(kids) == 0 || !(kids[0].is("select") || kids[0].is("with") || kids[0].is("values") || kids[0].isParen()) {
-			p.r.fail(errorf(p.r.src, pos, sqlerr.FeatureNotSupported, "%s with an array is not supported", strings.ToUpper(w)))
+			return p.anyArray(w, next)
 		}
 		p.i += 2
 		return atom(n, p.r.group(next))

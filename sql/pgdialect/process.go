@@ -32,6 +32,9 @@ func (r *rw) group(g *node) *node {
 	if done, ok := r.groups[g]; ok {
 		return done
 	}
+	if g.isBracket() {
+		r.fail(errorf(r.src, g.tok.pos, sqlerr.FeatureNotSupported, "arrays are not supported here"))
+	}
 	c := *g
 	c.kids = r.process(g.kids, false)
 	r.groups[g] = &c
@@ -138,6 +141,10 @@ func quoteNames(seq []*node, top bool) {
 		}
 		if prev != nil && prev.isKind(kDot) {
 			n.tok.quote = true
+			continue
+		}
+		if isColumnLabel(prev, next) && !structural[w] {
+			n.tok.quote = true // expr AS primary: any word is a label after AS
 			continue
 		}
 		if pgReserved[w] || structural[w] || valueWords[w] {

@@ -90,7 +90,7 @@ func buildTree(src string, toks []token, end token) ([]*node, error) {
 	for _, t := range toks {
 		top := &stack[len(stack)-1]
 		switch {
-		case t.kind == kLParen || t.is("case"):
+		case t.kind == kLParen || t.is("case") || t.kind == kLBracket:
 			if len(stack) > maxDepth {
 				return nil, errorf(src, t.pos, sqlerr.StatementTooComplex, "stack depth limit exceeded").
 					WithHint("Nest parentheses less than %d deep.", maxDepth)
@@ -109,8 +109,16 @@ func buildTree(src string, toks []token, end token) ([]*node, error) {
 			g.kids, g.close = top.kids, t
 			stack = stack[:len(stack)-1]
 			stack[len(stack)-1].kids = append(stack[len(stack)-1].kids, g)
-		case t.kind == kLBracket || t.kind == kRBracket:
-			return nil, errorf(src, t.pos, sqlerr.FeatureNotSupported, "arrays are not supported")
+		case t.kind == kRBracket:
+			// [ ... ] groups: array constructors, subscripts and array
+			// types, rewritten in arrays.go; anything else is refused.
+			if len(stack) == 1 || top.n.tok.kind != kLBracket {
+				return nil, syntaxErrorAt(src, t)
+			}
+			g := top.n
+			g.kids, g.close = top.kids, t
+			stack = stack[:len(stack)-1]
+			stack[len(stack)-1].kids = append(stack[len(stack)-1].kids, g)
 		default:
 			top.kids = append(top.kids, leaf(t))
 		}

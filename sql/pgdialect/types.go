@@ -259,7 +259,11 @@ func (r *rw) parseType(seq []*node, i int, probe bool) (string, int) {
 			text += mod
 		}
 	}
-	if j < len(seq) && seq[j].is("array") {
+	if j < len(seq) && seq[j].isBracket() && len(seq[j].kids) == 0 {
+		// type[]: an array type (see arrays.go).
+		text += "[]"
+		j++
+	} else if j < len(seq) && seq[j].is("array") {
 		if probe {
 			return "", i
 		}

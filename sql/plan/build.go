@@ -21,7 +21,10 @@ type Catalog interface {
 // Builder builds one statement's plan. Not reusable across statements.
 type Builder struct {
 	Catalog Catalog
-	Eval    *types.EvalContext
+	// Funcs, when set, serves functions that need the session or the
+	// catalog (see SessionFuncs).
+	Funcs SessionFuncs
+	Eval  *types.EvalContext
 	// ParamTypes are the $n types, given by the client or inferred while
 	// building (nil = not yet known; text if never constrained).
 	ParamTypes []*types.T
@@ -354,23 +357,28 @@ func (b *Builder) buildTableSource(s *scope, ts *ast.TableSource) (Node, error) 
 		if alias == "" {
 			alias = name
 		}
-		if src.Schema.O != "" && src.Schema.L != "public" {
-			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s.%s\" does not exist", src.Schema.O, name)
-		}
 		if src.Schema.O == "" {
 			if cte := b.lookupCTE(name); cte != nil {
 				s.cols = append(s.cols, scopeFromCols(cte.node.Cols, alias)...)
 				return cte.node, nil
 			}
 		}
-		t, err := b.Catalog.Table(name)
+		t, err := b.resolveTable(src.Schema.L, name)
 		if err != nil {
 			return nil, err
+		}
+		if t.Virtual != nil {
+			vs := &VirtualScan{Table: t, Alias: alias}
+			s.cols = append(s.cols, scopeFromCols(vs.Columns(), alias)...)
+			return vs, nil
 		}
 		scan := &Scan{Table: t, Index: &t.Desc.PrimaryIndex, Alias: alias}
 		s.cols = append(s.cols, scopeFromCols(scan.Columns(), alias)...)
 		return scan, nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
+		if node, ok, err := b.srfSource(s, src, alias); ok {
+			return node, err
+		}
 		if alias == "" {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery in FROM must have an alias")
 		}
@@ -399,6 +407,10 @@ func (b *Builder) buildJoinTree(s *scope, j *ast.Join) (Node, error) {
 	if j.Right == nil {
 		return b.buildResultSet(s, j.Left)
 	}
+	// base: columns of FROM items before this join (a, b in FROM a, b, c
+	// JOIN d ON ...); the join's own rows start there, so conditions are
+	// compiled over the scope and shifted by -base.
+	base := len(s.cols)
 	left, err := b.buildResultSet(s, j.Left)
 	if err != nil {
 		return nil, err
@@ -429,7 +441,7 @@ func (b *Builder) buildJoinTree(s *scope, j *ast.Join) (Node, error) {
 		}
 		if j.NaturalJoin {
 			for _, rc := range s.cols[nLeft:] {
-				for _, lc := range s.cols[:nLeft] {
+				for _, lc := range s.cols[base:nLeft] {
 					if lc.name == rc.name && !rc.hidden {
 						names = append(names, rc.name)
 					}
@@ -438,9 +450,9 @@ func (b *Builder) buildJoinTree(s *scope, j *ast.Join) (Node, error) {
 		}
 		for _, name := range names {
 			li, ri := -1, -1
-			for i, c := range s.cols[:nLeft] {
+			for i, c := range s.cols[base:nLeft] {
 				if c.name == name {
-					li = i
+					li = base + i
 				}
 			}
 			for i, c := range s.cols[nLeft:] {
@@ -482,6 +494,23 @@ func (b *Builder) buildJoinTree(s *scope, j *ast.Join) (Node, error) {
 			return nil, err
 		}
 		conds = append(conds, splitAnd(on)...)
+	}
+	if base > 0 {
+		for i, c := range conds {
+			refs := map[int]bool{}
+			if !colRefs(c, refs) {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this JOIN condition is not supported after a comma-separated FROM item yet").
+					WithHint("write the FROM list with explicit JOIN ... ON clauses")
+			}
+			for idx := range refs {
+				if idx < base {
+					return nil, sqlerr.New(sqlerr.UndefinedTable, "invalid reference to FROM-clause entry for table %q", s.cols[idx].table).
+						WithHint("There is an entry for the table, but it cannot be referenced from this part of the query.")
+				}
+			}
+			conds[i] = shift(c, -base)
+		}
+		nLeft -= base
 	}
 	for _, c := range conds {
 		if be, ok := c.(*BinOp); ok && be.Op == "=" {

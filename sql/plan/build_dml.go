@@ -156,9 +156,12 @@ func (b *Builder) BuildInsert(n *ast.InsertStmt, x DMLExtras, parse func(string)
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.Catalog.Table(tn.Name.O)
+	t, err := b.resolveTable(tn.Schema.L, tn.Name.O)
 	if err != nil {
 		return nil, err
+	}
+	if t.Virtual != nil {
+		return nil, errVirtualWrite(t, "insert into")
 	}
 	ins := &Insert{Table: t}
 	if ins.Defaults, err = b.DefaultExprs(t, parse); err != nil {
@@ -333,7 +336,7 @@ func (b *Builder) BuildUpdate(n *ast.UpdateStmt, x DMLExtras, parse func(string)
 	if n.Order != nil || n.Limit != nil {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "UPDATE does not support ORDER BY or LIMIT")
 	}
-	tg, err := b.dmlTarget(n.TableRefs, n.Where)
+	tg, err := b.dmlTarget(n.TableRefs, n.Where, "update")
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +387,7 @@ func (b *Builder) BuildDelete(n *ast.DeleteStmt, x DMLExtras) (*Delete, error) {
 	if n.IsMultiTable || n.Order != nil || n.Limit != nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this DELETE form is not supported")
 	}
-	tg, err := b.dmlTarget(n.TableRefs, n.Where)
+	tg, err := b.dmlTarget(n.TableRefs, n.Where, "delete from")
 	if err != nil {
 		return nil, err
 	}
@@ -407,14 +410,17 @@ type dmlTarget struct {
 	rows  Node
 }
 
-func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode) (*dmlTarget, error) {
+func (b *Builder) dmlTarget(refs *ast.TableRefsClause, where ast.ExprNode, verb string) (*dmlTarget, error) {
 	tn, alias, err := tableNameOf(refs)
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.Catalog.Table(tn.Name.O)
+	t, err := b.resolveTable(tn.Schema.L, tn.Name.O)
 	if err != nil {
 		return nil, err
+	}
+	if t.Virtual != nil {
+		return nil, errVirtualWrite(t, verb)
 	}
 	tg := &dmlTarget{table: t, alias: alias, scope: tableScope(t, alias)}
 	tg.rows = &Scan{Table: t, Index: &t.Desc.PrimaryIndex, Alias: alias}

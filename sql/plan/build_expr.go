@@ -182,6 +182,14 @@ func (b *Builder) coerce(e Expr, t *types.T) (Expr, error) {
 	if t == nil || t.Family == types.UnknownFamily {
 		return e, nil
 	}
+	if t.IsRegType() {
+		if r, ok, err := b.regConversion(e, t); ok {
+			return r, err
+		}
+	}
+	if r, ok := coerceArrayElem(e, t); ok {
+		return r, nil
+	}
 	switch v := e.(type) {
 	case *Const:
 		if v.T.Family == types.UnknownFamily {
@@ -278,6 +286,9 @@ func (b *Builder) compileBinary(s *scope, n *ast.BinaryOperationExpr) (Expr, err
 
 // binary compiles l op r, resolving unknown-typed sides from the other.
 func (b *Builder) binary(s *scope, op string, ln, rn ast.ExprNode) (Expr, error) {
+	if f, ok := rn.(*ast.FuncCallExpr); ok && (f.FnName.L == "outpost_any" || f.FnName.L == "outpost_all") {
+		return b.compileAnyArray(s, op, ln, f)
+	}
 	l, err := b.compileExpr(s, ln, nil)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,9 @@ const castFunc = "outpost_cast"
 
 func (b *Builder) compileFunc(s *scope, n *ast.FuncCallExpr, hint *types.T) (Expr, error) {
 	name := n.FnName.L
+	if e, ok, err := b.arrayFunc(s, n); ok {
+		return e, err
+	}
 	switch name {
 	case castFunc:
 		return b.compileCast(s, n)
@@ -79,7 +82,7 @@ func (b *Builder) compileFunc(s *scope, n *ast.FuncCallExpr, hint *types.T) (Exp
 			return nil, err
 		}
 		return b.binaryExprs(operatorFuncs[name], l, r)
-	case "outpost_json_get_path", "outpost_json_get_path_text", "outpost_regex_match", "outpost_regex_imatch",
+	case "outpost_json_get_path", "outpost_json_get_path_text",
 		"outpost_timezone", "outpost_full_join":
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported yet", unsupportedFuncs[name])
 	}
@@ -89,6 +92,9 @@ func (b *Builder) compileFunc(s *scope, n *ast.FuncCallExpr, hint *types.T) (Exp
 	args, err := b.compileArgs(s, n.Args, nil)
 	if err != nil {
 		return nil, err
+	}
+	if call, err := b.sessionCall(name, args); err != nil || call != nil {
+		return call, err
 	}
 	argTypes := make([]*types.T, len(args))
 	for i, a := range args {
@@ -133,6 +139,9 @@ func (b *Builder) compileCast(s *scope, n *ast.FuncCallExpr) (Expr, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "malformed cast target")
 	}
+	if strings.HasSuffix(strings.TrimSpace(tn), "[]") {
+		return b.arrayCast(s, n.Args[0], tn)
+	}
 	t, err := types.ParseTypeName(tn)
 	if err != nil {
 		return nil, err
@@ -140,6 +149,9 @@ func (b *Builder) compileCast(s *scope, n *ast.FuncCallExpr) (Expr, error) {
 	e, err := b.compileExpr(s, n.Args[0], t)
 	if err != nil {
 		return nil, err
+	}
+	if r, ok, err := b.regConversion(e, t); ok {
+		return r, err
 	}
 	if c, ok := e.(*Const); ok {
 		if c.D == types.Null {
@@ -179,6 +191,8 @@ func (b *Builder) compileSubquery(s *scope, sq *ast.SubqueryExpr, mode SubqueryM
 	b.subqueries++
 	out := &Subquery{Plan: node, Mode: mode, Not: not, Correlated: inner.correlated, T: types.Bool, id: b.subqueries}
 	switch mode {
+	case SubqueryArray:
+		out.T = types.Text // array text form (see arrays.go)
 	case SubqueryScalar:
 		if len(cols) != 1 {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column")
@@ -304,7 +318,6 @@ var operatorFuncs = map[string]string{
 
 var unsupportedFuncs = map[string]string{
 	"outpost_json_get_path": "the #> operator", "outpost_json_get_path_text": "the #>> operator",
-	"outpost_regex_match": "regular expression matching (~)", "outpost_regex_imatch": "regular expression matching (~*)",
 	"outpost_timezone": "AT TIME ZONE", "outpost_full_join": "FULL JOIN in this position",
 }
 

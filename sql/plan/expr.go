@@ -414,6 +414,9 @@ const (
 	SubqueryIn  // E IN (subquery)
 	SubqueryAny // E op ANY (subquery)
 	SubqueryAll // E op ALL (subquery)
+	// SubqueryArray is ARRAY(subquery): the column's values as an array
+	// (text form, see arrays.go).
+	SubqueryArray
 )
 
 // Subquery evaluates a nested plan. Uncorrelated subqueries are evaluated
@@ -471,6 +474,8 @@ func (s *Subquery) Eval(ec *ExecCtx, row Row) (types.Datum, error) {
 			return nil, sqlerr.New(sqlerr.CardinalityViolation, "more than one row returned by a subquery used as an expression")
 		}
 		return rows[0][0], nil
+	case SubqueryArray:
+		return arrayFromRows(ec, s.Plan.Columns()[0].T, rows), nil
 	}
 	left, err := s.E.Eval(ec, row)
 	if err != nil {

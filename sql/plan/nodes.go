@@ -59,6 +59,11 @@ type Table struct {
 	Desc  *catalog.TableDesc
 	Types []*types.T
 	Codec *rowenc.Codec
+	// Virtual, when set, generates the rows of a read-only system table
+	// (pg_catalog, information_schema); Codec is then nil.
+	Virtual VirtualRows
+	// View marks a virtual table that is a view in PostgreSQL.
+	View bool
 }
 
 // SpanBound is one end of an index span: values for the leading index

@@ -51,6 +51,13 @@ func colRefs(e Expr, out map[int]bool) bool {
 			}
 		}
 		return true
+	case *SessionCall:
+		for _, a := range v.Args {
+			if !colRefs(a, out) {
+				return false
+			}
+		}
+		return true
 	case *InList:
 		if !colRefs(v.E, out) {
 			return false
@@ -133,6 +140,8 @@ func remap(e Expr, m func(int) int) Expr {
 		return &c
 	case *Coalesce:
 		return &Coalesce{Args: shiftAll(v.Args, delta), T: v.T}
+	case *SessionCall:
+		return &SessionCall{F: v.F, Args: shiftAll(v.Args, delta)}
 	case *InList:
 		return &InList{E: shift(v.E, delta), List: shiftAll(v.List, delta), Not: v.Not}
 	case *Case:

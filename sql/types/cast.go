@@ -117,8 +117,12 @@ func LookupCast(from, to *T) (CastContext, bool) {
 			}
 		}
 	case OidFamily:
-		if tf == IntFamily {
+		switch tf {
+		case IntFamily:
 			return CastAssignment, true
+		case OidFamily:
+			// oid and its alias types (regclass, ...) are binary-coercible.
+			return CastImplicit, true
 		}
 	}
 	return 0, false

@@ -76,6 +76,15 @@ const (
 	// VariantJSON is json: the input text is kept verbatim (jsonb, the
 	// default, keeps a canonical form).
 	VariantJSON
+	// VariantRegclass, VariantRegtype, VariantRegproc and
+	// VariantRegnamespace are the OID alias types of OidFamily: the datum
+	// is a DOid; their text forms are names, which needs the catalog, so
+	// the planner turns text conversions of them into catalog function
+	// calls (this package formats them as plain numbers).
+	VariantRegclass
+	VariantRegtype
+	VariantRegproc
+	VariantRegnamespace
 )
 
 // MaxTimePrecision is the largest fractional-second precision of
@@ -135,6 +144,14 @@ var (
 	Oid         = &T{Family: OidFamily}
 )
 
+// The OID alias types.
+var (
+	Regclass     = &T{Family: OidFamily, Variant: VariantRegclass}
+	Regtype      = &T{Family: OidFamily, Variant: VariantRegtype}
+	Regproc      = &T{Family: OidFamily, Variant: VariantRegproc}
+	Regnamespace = &T{Family: OidFamily, Variant: VariantRegnamespace}
+)
+
 // PostgreSQL type OIDs (pg_type.oid) of the supported types.
 const (
 	OidBool        uint32 = 16
@@ -158,6 +175,11 @@ const (
 	OidNumeric     uint32 = 1700
 	OidUUID        uint32 = 2950
 	OidJSONB       uint32 = 3802
+
+	OidRegproc      uint32 = 24
+	OidRegclass     uint32 = 2205
+	OidRegtype      uint32 = 2206
+	OidRegnamespace uint32 = 4089
 )
 
 var oidToType = map[uint32]*T{
@@ -166,7 +188,12 @@ var oidToType = map[uint32]*T{
 	OidFloat8: Float8, OidUnknown: Unknown, OidBpchar: Bpchar, OidVarchar: Varchar,
 	OidDate: Date, OidTimestamp: Timestamp, OidTimestampTZ: TimestampTZ,
 	OidInterval: Interval, OidNumeric: Numeric, OidUUID: UUID, OidJSONB: JSONB,
+	OidRegproc: Regproc, OidRegclass: Regclass, OidRegtype: Regtype, OidRegnamespace: Regnamespace,
 }
+
+// IsRegType reports whether t is one of the OID alias types (regclass,
+// regtype, regproc, regnamespace), whose text form is a name.
+func (t *T) IsRegType() bool { return t.Family == OidFamily && t.Variant != VariantDefault }
 
 // OidToType returns the predefined type with the given PostgreSQL OID.
 func OidToType(oid uint32) (*T, bool) {
@@ -294,6 +321,16 @@ func (t *T) Oid() uint32 {
 		}
 		return OidJSONB
 	case OidFamily:
+		switch t.Variant {
+		case VariantRegclass:
+			return OidRegclass
+		case VariantRegtype:
+			return OidRegtype
+		case VariantRegproc:
+			return OidRegproc
+		case VariantRegnamespace:
+			return OidRegnamespace
+		}
 		return OidOid
 	}
 	return OidUnknown
@@ -425,6 +462,16 @@ func (t *T) SQLString() string {
 		}
 		return "jsonb"
 	case OidFamily:
+		switch t.Variant {
+		case VariantRegclass:
+			return "regclass"
+		case VariantRegtype:
+			return "regtype"
+		case VariantRegproc:
+			return "regproc"
+		case VariantRegnamespace:
+			return "regnamespace"
+		}
 		return "oid"
 	}
 	return "unknown"
@@ -559,6 +606,14 @@ func ParseTypeName(s string) (*T, error) {
 		base = JSONB
 	case "oid":
 		base = Oid
+	case "regclass":
+		base = Regclass
+	case "regtype":
+		base = Regtype
+	case "regproc":
+		base = Regproc
+	case "regnamespace":
+		base = Regnamespace
 	case "unknown":
 		base = Unknown
 	default:
