@@ -35,6 +35,9 @@ type Session struct {
 	dbName string
 	dbID   catalog.ID
 	vars   *sessionVars
+	// roleOID is the session user's role: it owns what the session
+	// creates.
+	roleOID uint32
 
 	txn    *kv.Txn
 	mode   txnMode
@@ -110,7 +113,7 @@ func (s *Session) ParameterStatus(changedOnly bool) map[string]string {
 }
 
 func (s *Session) evalContext() *types.EvalContext {
-	return &types.EvalContext{Now: time.Now(), Location: s.vars.location()}
+	return &types.EvalContext{Now: time.Now(), Location: s.vars.location(), User: s.user}
 }
 
 // ---- transactions ----
@@ -436,6 +439,10 @@ func (s *Session) execute(ctx context.Context, st *parser.Statement, params []ty
 	sctx, cancel := s.vars.statementContext(ctx)
 	b, err := s.build(sctx, st, paramTypes)
 	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := s.checkPrivileges(sctx, st); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -56,6 +56,10 @@ type Descriptor struct {
 type DatabaseDesc struct {
 	ID   ID     `json:"id"`
 	Name string `json:"name"`
+	// Owner is the owning role's OID (0: BootstrapOwner).
+	Owner uint32 `json:"owner,omitempty"`
+	// ACL is nil until the first GRANT or REVOKE (see DatabaseACL).
+	ACL *ACL `json:"acl,omitempty"`
 }
 
 // ColumnDesc describes a column.
@@ -108,6 +112,10 @@ type TableDesc struct {
 	Checks       []CheckDesc  `json:"checks,omitempty"`
 	// Version increases with every change of the descriptor.
 	Version uint64 `json:"version"`
+	// Owner is the creating role's OID (0: BootstrapOwner); ACL holds
+	// what GRANT gave others.
+	Owner uint32 `json:"owner,omitempty"`
+	ACL   ACL    `json:"acl,omitempty"`
 }
 
 // SequenceDesc describes a sequence; its value lives at SequenceValueKey.
@@ -121,6 +129,8 @@ type SequenceDesc struct {
 	Max       int64  `json:"max"`
 	// OwnedBy is the table owning a SERIAL sequence (dropped with it).
 	OwnedBy ID `json:"owned_by,omitempty"`
+	// Owner is the creating role's OID (0: BootstrapOwner).
+	Owner uint32 `json:"owner,omitempty"`
 }
 
 // Column returns the column named name.
