@@ -331,7 +331,11 @@ func (s *Session) grant(ctx context.Context, me *roles.Role, g *pgdialect.GrantS
 		for _, name := range g.Privileges {
 			p, ok := catalog.ParsePrivilege(name)
 			if !ok || p&all == 0 {
-				return sqlerr.New(invalidGrantOperation, "invalid privilege type %s for %s", name, kind)
+				noun := kind
+				if noun == "table" {
+					noun = "relation"
+				}
+				return sqlerr.New(invalidGrantOperation, "invalid privilege type %s for %s", name, noun)
 			}
 			privs |= p
 		}
