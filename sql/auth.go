@@ -87,7 +87,13 @@ func (s *Session) initRole(r *roles.Role) {
 // else from kv. A role dropped while its session lives has no rights
 // beyond PUBLIC's.
 func (s *Session) currentRole(ctx context.Context) (*roles.Role, error) {
-	cat := s.catalogView(ctx)
+	return s.roleIn(s.catalogView(ctx))
+}
+
+// roleIn is currentRole for the statement that cat serves (its catalog
+// version is read once per statement).
+func (s *Session) roleIn(cat *catalogView) (*roles.Role, error) {
+	ctx := cat.ctx
 	if err := cat.checkVersion(); err != nil {
 		return nil, err
 	}

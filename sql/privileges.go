@@ -51,12 +51,12 @@ type tableRef struct {
 
 // checkPrivileges checks that the session's role may run st (a statement
 // the TiDB parser parsed; session statements check in their own code).
-func (s *Session) checkPrivileges(ctx context.Context, st *parser.Statement) error {
+func (s *Session) checkPrivileges(cat *catalogView, st *parser.Statement) error {
 	refs, ddl := statementTables(st)
 	if len(refs) == 0 && ddl == nil {
 		return nil
 	}
-	r, err := s.currentRole(ctx)
+	r, err := s.roleIn(cat)
 	if err != nil {
 		return err
 	}
@@ -64,9 +64,8 @@ func (s *Session) checkPrivileges(ctx context.Context, st *parser.Statement) err
 		return nil
 	}
 	if ddl != nil {
-		return ddl(s, ctx, r)
+		return ddl(s, cat.ctx, r)
 	}
-	cat := s.catalogView(ctx)
 	for _, ref := range refs {
 		t, err := cat.Table(ref.name)
 		if err != nil || t.Desc == nil || t.Desc.ID >= 1<<32 {

@@ -369,6 +369,9 @@ func (s *Session) grant(ctx context.Context, me *roles.Role, g *pgdialect.GrantS
 			}
 			continue
 		}
+		if target.Schema != "" && target.Schema != "public" {
+			return sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", target.String())
+		}
 		d, err := s.catalogView(ctx).lookup(target.Name, catalog.KindTable)
 		if err != nil {
 			return err

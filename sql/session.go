@@ -372,13 +372,15 @@ type built struct {
 	ddl        bool
 	cols       []plan.ResultCol
 	paramTypes []*types.T
+	// cat resolved the statement's names (privilege checks reuse it).
+	cat *catalogView
 }
 
 // build plans st (DDL is recognised, not run).
 func (s *Session) build(ctx context.Context, st *parser.Statement, paramTypes []*types.T) (*built, error) {
 	cat := s.catalogView(ctx)
 	b := s.newBuilder(cat, paramTypes, st)
-	out := &built{tagName: strings.ToUpper(st.Tag)}
+	out := &built{tagName: strings.ToUpper(st.Tag), cat: cat}
 	var err error
 	switch n := st.AST.(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
@@ -442,7 +444,7 @@ func (s *Session) execute(ctx context.Context, st *parser.Statement, params []ty
 		cancel()
 		return nil, err
 	}
-	if err := s.checkPrivileges(sctx, st); err != nil {
+	if err := s.checkPrivileges(b.cat, st); err != nil {
 		cancel()
 		return nil, err
 	}
