@@ -99,6 +99,27 @@ func TestPrivilegeRules(t *testing.T) {
 			t.Errorf("[%s] %s: got %v, want 42501", tc.privs, tc.stmt, err)
 		}
 	}
+	// Ownership without role membership: app may act on its own objects
+	// only, and give nothing away.
+	for _, tc := range []struct {
+		stmt string
+		code string
+	}{
+		{`CREATE TABLE mine (a SERIAL)`, ""},
+		{`ALTER TABLE mine OWNER TO root`, sqlerr.InsufficientPrivilege},
+		{`ALTER TABLE t OWNER TO app`, sqlerr.InsufficientPrivilege},
+		{`ALTER TABLE mine OWNER TO app`, ""},
+		{`DROP OWNED BY root`, sqlerr.InsufficientPrivilege},
+		{`REASSIGN OWNED BY app TO root`, sqlerr.InsufficientPrivilege},
+		{`DROP OWNED BY app`, ""},
+		{`SELECT * FROM mine`, sqlerr.UndefinedTable},
+		{`SELECT nextval('mine_a_seq')`, sqlerr.UndefinedTable},
+	} {
+		if err := run(app, tc.stmt); sqlerr.Code(err) != tc.code && !(tc.code == "" && err == nil) {
+			t.Errorf("%s: got %v, want %s", tc.stmt, err, tc.code)
+		}
+	}
+
 	// checkTablePrivilege (for COPY).
 	if err := run(root, `REVOKE ALL ON t FROM app`); err != nil {
 		t.Fatal(err)

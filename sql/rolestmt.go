@@ -38,6 +38,12 @@ func (s *Session) runRoleStmt(ctx context.Context, st *parser.Statement, w Resul
 		err = s.alterRole(ctx, me, ss.Role)
 	case pgdialect.DropRole:
 		err = s.dropRoles(ctx, me, ss.Role)
+	case pgdialect.AlterOwner:
+		err = s.alterOwner(ctx, me, ss.Owner)
+	case pgdialect.ReassignOwned:
+		err = s.reassignOwned(ctx, me, ss.Owner)
+	case pgdialect.DropOwned:
+		err = s.dropOwned(ctx, st, me, ss.Owner)
 	default:
 		err = s.grant(ctx, me, ss.Grant, ss.Kind == pgdialect.Revoke)
 	}

@@ -114,7 +114,8 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			return err
 		}
 		return w.CommandComplete(ss.Tag())
-	case pgdialect.CreateRole, pgdialect.AlterRole, pgdialect.DropRole, pgdialect.Grant, pgdialect.Revoke:
+	case pgdialect.CreateRole, pgdialect.AlterRole, pgdialect.DropRole, pgdialect.Grant, pgdialect.Revoke,
+		pgdialect.AlterOwner, pgdialect.ReassignOwned, pgdialect.DropOwned:
 		return s.runRoleStmt(ctx, st, w)
 	case pgdialect.Discard:
 		if s.mode != noTxn {

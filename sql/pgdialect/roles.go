@@ -20,10 +20,31 @@ const (
 	Grant
 	// Revoke is REVOKE privileges ON [TABLE|DATABASE] objects FROM roles.
 	Revoke
+	// AlterOwner is ALTER TABLE|SEQUENCE|DATABASE name OWNER TO role.
+	AlterOwner
+	// ReassignOwned is REASSIGN OWNED BY roles TO role.
+	ReassignOwned
+	// DropOwned is DROP OWNED BY roles [CASCADE|RESTRICT].
+	DropOwned
 )
 
 var roleKindNames = map[SessionKind]string{
 	CreateRole: "CreateRole", AlterRole: "AlterRole", DropRole: "DropRole", Grant: "Grant", Revoke: "Revoke",
+	AlterOwner: "AlterOwner", ReassignOwned: "ReassignOwned", DropOwned: "DropOwned",
+}
+
+// OwnerStmt is a parsed ALTER ... OWNER TO, REASSIGN OWNED or DROP OWNED.
+type OwnerStmt struct {
+	// Object is "TABLE", "SEQUENCE" or "DATABASE" (AlterOwner).
+	Object string
+	// Name is the object of AlterOwner; IfExists is ALTER TABLE|SEQUENCE
+	// IF EXISTS.
+	Name     ObjectName
+	IfExists bool
+	// From are the roles of REASSIGN/DROP OWNED BY.
+	From []RoleSpec
+	// To is the new owner (AlterOwner, ReassignOwned).
+	To RoleSpec
 }
 
 // RoleOption is one option of CREATE/ALTER ROLE. Name is the option in
@@ -78,6 +99,9 @@ var roleOptionWords = wordSet(`superuser createdb createrole inherit login repli
 // roleStmt parses the role and privilege statements, or returns nil.
 func (r *rw) roleStmt(seq []*node) *SessionStmt {
 	head := seq[0]
+	if s := r.ownerStmt(seq); s != nil {
+		return s
+	}
 	switch {
 	case head.is("grant"), head.is("revoke"):
 		return r.grantStmt(seq)
@@ -312,4 +336,76 @@ func (r *rw) grantStmt(seq []*node) *SessionStmt {
 	}
 	p.done()
 	return s
+}
+
+// ownerStmt parses ALTER TABLE|SEQUENCE|DATABASE ... OWNER TO, REASSIGN
+// OWNED and DROP OWNED, or returns nil.
+func (r *rw) ownerStmt(seq []*node) *SessionStmt {
+	n := len(seq)
+	switch {
+	case hasWords(seq, 0, "reassign", "owned", "by"):
+		s := &SessionStmt{Kind: ReassignOwned, tag: "REASSIGN OWNED", Owner: &OwnerStmt{}}
+		p := &sparser{r: r, seq: seq, i: 3}
+		s.Owner.From = p.roleList()
+		p.expect("to")
+		s.Owner.To = p.roleSpec()
+		p.done()
+		return s
+	case hasWords(seq, 0, "drop", "owned", "by"):
+		s := &SessionStmt{Kind: DropOwned, tag: "DROP OWNED", Owner: &OwnerStmt{}}
+		p := &sparser{r: r, seq: seq, i: 3}
+		s.Owner.From = p.roleList()
+		if !p.optional("cascade") {
+			p.optional("restrict")
+		}
+		p.done()
+		return s
+	case n >= 6 && seq[0].is("alter") && hasWords(seq, n-3, "owner", "to") &&
+		(seq[1].is("table") || seq[1].is("sequence") || seq[1].is("database")) && isOwnerTarget(seq[2:n-3]):
+		obj := strings.ToUpper(seq[1].tok.val)
+		s := &SessionStmt{Kind: AlterOwner, tag: "ALTER " + obj, Owner: &OwnerStmt{Object: obj}}
+		p := &sparser{r: r, seq: seq[:n-3], i: 2}
+		if obj != "DATABASE" {
+			if hasWords(seq, 2, "if", "exists") {
+				s.Owner.IfExists = true
+				p.i += 2
+			}
+			if obj == "TABLE" {
+				p.optional("only")
+			}
+			s.Owner.Name = p.objectName()
+		} else {
+			s.Owner.Name = ObjectName{Name: p.name()}
+		}
+		p.done()
+		q := &sparser{r: r, seq: seq, i: n - 1}
+		s.Owner.To = q.roleSpec()
+		return s
+	}
+	return nil
+}
+
+// isOwnerTarget reports whether seq is "[IF EXISTS] [ONLY] name[.name...]",
+// so that ALTER TABLE t RENAME owner TO x stays a rename.
+func isOwnerTarget(seq []*node) bool {
+	i := 0
+	if hasWords(seq, 0, "if", "exists") {
+		i = 2
+	}
+	if hasWords(seq, i, "only") && i+1 < len(seq) {
+		i++
+	}
+	for {
+		if i >= len(seq) || !(seq[i].isKind(kWord) || seq[i].isKind(kQIdent)) {
+			return false
+		}
+		i++
+		if i == len(seq) {
+			return true
+		}
+		if !seq[i].isKind(kDot) {
+			return false
+		}
+		i++
+	}
 }

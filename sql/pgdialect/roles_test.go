@@ -21,6 +21,11 @@ func TestRoleStatements(t *testing.T) {
 		{`GRANT SELECT, insert ON t, s.u TO a, PUBLIC`, `Grant GRANT &{Privileges:[SELECT INSERT] Object:TABLE Targets:[t s.u] Roles:[{Name:a Public:false Current:false} {Name:public Public:true Current:false}] Cascade:false}`},
 		{`GRANT ALL PRIVILEGES ON TABLE t TO "public"`, `Grant GRANT &{Privileges:[] Object:TABLE Targets:[t] Roles:[{Name:public Public:false Current:false}] Cascade:false}`},
 		{`REVOKE CONNECT, TEMP ON DATABASE d FROM a CASCADE`, `Revoke REVOKE &{Privileges:[CONNECT TEMP] Object:DATABASE Targets:[d] Roles:[{Name:a Public:false Current:false}] Cascade:true}`},
+		{`ALTER TABLE IF EXISTS ONLY s.t OWNER TO CURRENT_USER`, `AlterOwner ALTER TABLE &{Object:TABLE Name:s.t IfExists:true From:[] To:{Name:current_user Public:false Current:true}}`},
+		{`ALTER DATABASE d OWNER TO "R"`, `AlterOwner ALTER DATABASE &{Object:DATABASE Name:d IfExists:false From:[] To:{Name:R Public:false Current:false}}`},
+		{`REASSIGN OWNED BY a, b TO c`, `ReassignOwned REASSIGN OWNED &{Object: Name: IfExists:false From:[{Name:a Public:false Current:false} {Name:b Public:false Current:false}] To:{Name:c Public:false Current:false}}`},
+		{`DROP OWNED BY a CASCADE`, `DropOwned DROP OWNED &{Object: Name: IfExists:false From:[{Name:a Public:false Current:false}] To:{Name: Public:false Current:false}}`},
+		{`DROP OWNED BY a TO b`, "error 42601"},
 		{`CREATE ROLE r LOGIN NOLOGIN`, "error 42601"},
 		{`CREATE ROLE r PASSWORD`, "error 42601"},
 		{`CREATE ROLE r CONNECTION LIMIT 3`, "error 0A000"},
@@ -46,7 +51,12 @@ func TestRoleStatements(t *testing.T) {
 			got = fmt.Sprintf("not a session statement: %+v", stmts)
 		default:
 			s := stmts[0].Session
-			if s.Role != nil {
+			if s.Owner != nil {
+				if s.Owner.From == nil {
+					s.Owner.From = []RoleSpec{}
+				}
+				got = fmt.Sprintf("%s %s %+v", s.Kind, s.Tag(), s.Owner)
+			} else if s.Role != nil {
 				if s.Role.Options == nil {
 					s.Role.Options = []RoleOption{}
 				}
@@ -64,9 +74,10 @@ func TestRoleStatements(t *testing.T) {
 	}
 	// Other statements that start alike are left to the rest of the
 	// pre-pass.
-	for _, in := range []string{`CREATE TABLE role (a INT)`, `DROP TABLE users`, `CREATE USER MAPPING FOR x SERVER y`} {
+	for _, in := range []string{`CREATE TABLE role (a INT)`, `DROP TABLE users`, `CREATE USER MAPPING FOR x SERVER y`,
+		`ALTER TABLE t RENAME owner TO x`, `ALTER TABLE t RENAME COLUMN owner TO x`} {
 		stmts, err := Rewrite(in)
-		if err == nil && stmts[0].Session != nil && (stmts[0].Session.Role != nil || stmts[0].Session.Grant != nil) {
+		if err == nil && stmts[0].Session != nil && (stmts[0].Session.Role != nil || stmts[0].Session.Grant != nil || stmts[0].Session.Owner != nil) {
 			t.Errorf("%s taken as a role statement", in)
 		}
 	}
@@ -78,6 +89,7 @@ func FuzzRoleStatements(f *testing.F) {
 	for _, s := range []string{
 		`CREATE ROLE r WITH LOGIN PASSWORD 'x'`, `ALTER USER u RENAME TO v`, `DROP ROLE IF EXISTS a, b`,
 		`GRANT ALL ON TABLE t TO PUBLIC`, `REVOKE CONNECT ON DATABASE d FROM a CASCADE`, `GRANT SELECT (a) ON t TO b`,
+		`ALTER TABLE IF EXISTS s.t OWNER TO r`, `REASSIGN OWNED BY a TO b`, `DROP OWNED BY a, b RESTRICT`,
 	} {
 		f.Add(s)
 	}

@@ -166,6 +166,8 @@ type SessionStmt struct {
 	// Grant and Revoke.
 	Role  *RoleStmt
 	Grant *GrantStmt
+	// Owner is set for AlterOwner, ReassignOwned and DropOwned.
+	Owner *OwnerStmt
 
 	tag string
 }
