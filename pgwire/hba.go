@@ -18,6 +18,9 @@ type LoginInfo struct {
 	CanLogin bool
 	// Password is the stored verifier (SCRAM or md5), "" for none.
 	Password string
+	// PasswordExpired: the role's VALID UNTIL has passed, so password
+	// authentication fails (trust is not affected).
+	PasswordExpired bool
 }
 
 // RoleLookup reads roles for PolicyAuth. Concurrency: called from many
@@ -112,7 +115,7 @@ func (a *PolicyAuth) password(ctx context.Context, c Challenger, user string, in
 		if err != nil {
 			return err
 		}
-		if !roles.CheckMD5Response(info.Password, salt, resp) {
+		if !roles.CheckMD5Response(info.Password, salt, resp) || info.PasswordExpired {
 			return failed
 		}
 		return nil
@@ -142,7 +145,7 @@ func (a *PolicyAuth) password(ctx context.Context, c Challenger, user string, in
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if !ok || info.PasswordExpired {
 		return failed
 	}
 	return c.SASLFinal(ctx, serverFinal)

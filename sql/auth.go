@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/outpostdb/outpost/kv"
@@ -15,6 +16,41 @@ import (
 // before owners were recorded) and "root", whom the README and the tests
 // connect as.
 var DefaultBootstrapSuperusers = []string{"outpost", "root"}
+
+// connCounts counts the open sessions of each role, for CONNECTION LIMIT.
+type connCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// acquireConn counts a new session of r, or refuses it with FATAL 53300
+// when r is at its connection limit (superusers have none).
+func (s *Server) acquireConn(r *roles.Role) error {
+	c := &s.conns
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	if lim := r.ConnectionLimit(); lim >= 0 && !r.Superuser && c.n[r.Name] >= int(lim) {
+		return &sqlerr.Error{Code: sqlerr.TooManyConnections, Severity: "FATAL",
+			Message: fmt.Sprintf("too many connections for role %q", r.Name)}
+	}
+	c.n[r.Name]++
+	return nil
+}
+
+// releaseConn uncounts a session of user (Session.Close).
+func (s *Server) releaseConn(user string) {
+	c := &s.conns
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[user] <= 1 {
+		delete(c.n, user)
+		return
+	}
+	c.n[user]--
+}
 
 // roleCache holds roles read by sessions, valid for one catalog version
 // (every role change bumps it).

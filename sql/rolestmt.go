@@ -3,6 +3,8 @@ package sql
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/outpostdb/outpost/sql/catalog"
@@ -10,6 +12,7 @@ import (
 	"github.com/outpostdb/outpost/sql/pgdialect"
 	"github.com/outpostdb/outpost/sql/roles"
 	"github.com/outpostdb/outpost/sql/sqlerr"
+	"github.com/outpostdb/outpost/sql/types"
 )
 
 // SQLSTATEs of role and privilege statements that sqlerr does not name.
@@ -111,6 +114,32 @@ func (s *Session) applyOptions(r *roles.Role, opts []pgdialect.RoleOption) error
 			r.Replication = o.On
 		case "bypassrls":
 			r.BypassRLS = o.On
+		case "valid until":
+			ts, err := types.ParseTimestampTZ(o.Value, s.evalContext())
+			if err != nil {
+				return err
+			}
+			var us int64
+			switch {
+			case ts.Time.Equal(types.TimestampPosInf):
+				us = math.MaxInt64
+			case ts.Time.Equal(types.TimestampNegInf):
+				us = math.MinInt64
+			default:
+				us = ts.Time.UnixMicro()
+			}
+			r.ValidUntil = &us
+		case "connection limit":
+			n, err := strconv.ParseInt(o.Value, 10, 32)
+			if err != nil || n < -1 {
+				return sqlerr.New(sqlerr.InvalidParameterValue, "invalid connection limit: %s", o.Value)
+			}
+			if n == -1 {
+				r.ConnLimit = nil
+			} else {
+				lim := int32(n)
+				r.ConnLimit = &lim
+			}
 		case "password":
 			if o.PasswordNull {
 				r.Password = ""

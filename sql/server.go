@@ -53,6 +53,7 @@ type Server struct {
 	cfg   Config
 	db    *kv.DB
 	roles roleCache
+	conns connCounts
 
 	mu struct {
 		sync.Mutex
@@ -123,6 +124,9 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.acquireConn(role); err != nil {
 		return nil, err
 	}
 	sess := newSession(s, args, dbID, dbName)

@@ -86,6 +86,7 @@ func newSession(srv *Server, args SessionArgs, dbID catalog.ID, dbName string) *
 
 // Close ends the session, rolling back any open transaction.
 func (s *Session) Close() {
+	s.srv.releaseConn(s.user)
 	if s.txn != nil {
 		s.txn.Rollback(context.Background())
 		s.txn = nil

@@ -53,6 +53,9 @@ type OwnerStmt struct {
 type RoleOption struct {
 	Name string
 	On   bool
+	// Value is the text of VALID UNTIL's string and CONNECTION LIMIT's
+	// number (Name "valid until", "connection limit").
+	Value string
 	// Password is PASSWORD's string; PasswordNull is PASSWORD NULL.
 	Password     string
 	PasswordNull bool
@@ -214,7 +217,25 @@ func (p *sparser) roleOptions() []RoleOption {
 		case w == "unencrypted":
 			r.fail(errorf(r.src, n.tok.pos, sqlerr.FeatureNotSupported, "UNENCRYPTED PASSWORD is no longer supported").
 				WithHint("Remove UNENCRYPTED to store the password in encrypted form instead."))
-		case w == "connection", w == "valid", w == "in", w == "role", w == "admin", w == "user", w == "sysid":
+		case w == "valid":
+			p.expect("until")
+			v := p.next()
+			if !v.isKind(kString) {
+				r.failSyntax(v)
+			}
+			o = RoleOption{Name: "valid until", Value: v.tok.val}
+		case w == "connection":
+			p.expect("limit")
+			v := p.next()
+			sign := ""
+			if v.isOp("-") {
+				sign, v = "-", p.next()
+			}
+			if !v.isKind(kNumber) {
+				r.failSyntax(v)
+			}
+			o = RoleOption{Name: "connection limit", Value: sign + v.tok.val}
+		case w == "in", w == "role", w == "admin", w == "user", w == "sysid":
 			r.fail(errorf(r.src, n.tok.pos, sqlerr.FeatureNotSupported, "role option %s is not supported", strings.ToUpper(w)))
 		default:
 			r.failSyntax(n)

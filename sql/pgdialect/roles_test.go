@@ -13,9 +13,9 @@ func TestRoleStatements(t *testing.T) {
 		want string // fmt %+v of the parsed statement, or "error <code>"
 	}{
 		{`CREATE ROLE r`, `CreateRole CREATE ROLE &{Roles:[{Name:r Public:false Current:false}] User:false IfExists:false IfNotExists:false Options:[] RenameTo:}`},
-		{`create user "Bob" with login password 'x''y' nosuperuser`, `CreateRole CREATE ROLE &{Roles:[{Name:Bob Public:false Current:false}] User:true IfExists:false IfNotExists:false Options:[{Name:login On:true Password: PasswordNull:false} {Name:password On:false Password:x'y PasswordNull:false} {Name:superuser On:false Password: PasswordNull:false}] RenameTo:}`},
-		{`CREATE ROLE IF NOT EXISTS r ENCRYPTED PASSWORD 'p'`, `CreateRole CREATE ROLE &{Roles:[{Name:r Public:false Current:false}] User:false IfExists:false IfNotExists:true Options:[{Name:password On:false Password:p PasswordNull:false}] RenameTo:}`},
-		{`ALTER ROLE current_user PASSWORD NULL`, `AlterRole ALTER ROLE &{Roles:[{Name:current_user Public:false Current:true}] User:false IfExists:false IfNotExists:false Options:[{Name:password On:false Password: PasswordNull:true}] RenameTo:}`},
+		{`create user "Bob" with login password 'x''y' nosuperuser`, `CreateRole CREATE ROLE &{Roles:[{Name:Bob Public:false Current:false}] User:true IfExists:false IfNotExists:false Options:[{Name:login On:true Value: Password: PasswordNull:false} {Name:password On:false Value: Password:x'y PasswordNull:false} {Name:superuser On:false Value: Password: PasswordNull:false}] RenameTo:}`},
+		{`CREATE ROLE IF NOT EXISTS r ENCRYPTED PASSWORD 'p'`, `CreateRole CREATE ROLE &{Roles:[{Name:r Public:false Current:false}] User:false IfExists:false IfNotExists:true Options:[{Name:password On:false Value: Password:p PasswordNull:false}] RenameTo:}`},
+		{`ALTER ROLE current_user PASSWORD NULL`, `AlterRole ALTER ROLE &{Roles:[{Name:current_user Public:false Current:true}] User:false IfExists:false IfNotExists:false Options:[{Name:password On:false Value: Password: PasswordNull:true}] RenameTo:}`},
 		{`ALTER USER a RENAME TO b`, `AlterRole ALTER ROLE &{Roles:[{Name:a Public:false Current:false}] User:false IfExists:false IfNotExists:false Options:[] RenameTo:b}`},
 		{`DROP ROLE IF EXISTS a, "B"`, `DropRole DROP ROLE &{Roles:[{Name:a Public:false Current:false} {Name:B Public:false Current:false}] User:false IfExists:true IfNotExists:false Options:[] RenameTo:}`},
 		{`GRANT SELECT, insert ON t, s.u TO a, PUBLIC`, `Grant GRANT &{Privileges:[SELECT INSERT] Object:TABLE Targets:[t s.u] Roles:[{Name:a Public:false Current:false} {Name:public Public:true Current:false}] Cascade:false}`},
@@ -28,7 +28,9 @@ func TestRoleStatements(t *testing.T) {
 		{`DROP OWNED BY a TO b`, "error 42601"},
 		{`CREATE ROLE r LOGIN NOLOGIN`, "error 42601"},
 		{`CREATE ROLE r PASSWORD`, "error 42601"},
-		{`CREATE ROLE r CONNECTION LIMIT 3`, "error 0A000"},
+		{`CREATE ROLE r CONNECTION LIMIT -1 VALID UNTIL 'infinity'`, `CreateRole CREATE ROLE &{Roles:[{Name:r Public:false Current:false}] User:false IfExists:false IfNotExists:false Options:[{Name:connection limit On:false Value:-1 Password: PasswordNull:false} {Name:valid until On:false Value:infinity Password: PasswordNull:false}] RenameTo:}`},
+		{`CREATE ROLE r CONNECTION LIMIT x`, "error 42601"},
+		{`CREATE ROLE r VALID UNTIL now`, "error 42601"},
 		{`CREATE ROLE r IN ROLE s`, "error 0A000"},
 		{`CREATE ROLE r UNENCRYPTED PASSWORD 'x'`, "error 0A000"},
 		{`ALTER ROLE r`, "error 42601"},

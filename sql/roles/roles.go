@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/kv/keys"
@@ -44,6 +46,30 @@ type Role struct {
 	BypassRLS   bool `json:"bypassrls,omitempty"`
 	// Password is a verifier (see the package invariants), "" for none.
 	Password string `json:"password,omitempty"`
+	// ValidUntil ends the password's validity: Unix microseconds
+	// (math.MaxInt64 for 'infinity', math.MinInt64 for '-infinity'),
+	// nil for no limit. Password authentication fails after it.
+	ValidUntil *int64 `json:"valid_until,omitempty"`
+	// ConnLimit bounds the role's concurrent sessions; nil for no limit
+	// (PostgreSQL's -1). Superusers are exempt.
+	ConnLimit *int32 `json:"conn_limit,omitempty"`
+}
+
+// ConnectionLimit is rolconnlimit: -1 for none.
+func (r *Role) ConnectionLimit() int32 {
+	if r.ConnLimit == nil {
+		return -1
+	}
+	return *r.ConnLimit
+}
+
+// PasswordExpired reports whether the role's password is past VALID
+// UNTIL at now.
+func (r *Role) PasswordExpired(now time.Time) bool {
+	if r.ValidUntil == nil || *r.ValidUntil == math.MaxInt64 {
+		return false
+	}
+	return *r.ValidUntil == math.MinInt64 || now.UnixMicro() > *r.ValidUntil
 }
 
 var bootstrappedKey = kvpb.Key(keys.SystemKey("roles-bootstrapped"))

@@ -107,6 +107,8 @@ func TestAuthPasswords(t *testing.T) {
 		`RESET password_encryption`,
 		`CREATE ROLE carol PASSWORD 'carolpw'`, // CREATE ROLE: NOLOGIN by default
 		`CREATE USER dave`,                     // no password
+		`CREATE USER erin PASSWORD 'erinpw' VALID UNTIL '2001-01-01 00:00:00+00'`,
+		`CREATE USER fay PASSWORD 'faypw' VALID UNTIL 'infinity'`,
 	} {
 		if _, err := admin.Exec(context.Background(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -145,6 +147,8 @@ func TestAuthPasswords(t *testing.T) {
 			{"nobody", "x", "28P01", `password authentication failed for user "nobody"`},
 			{"dave", "x", "28P01", `password authentication failed for user "dave"`},
 			{"carol", "carolpw", "28000", `role "carol" is not permitted to log in`},
+			{"erin", "erinpw", "28P01", `password authentication failed for user "erin"`}, // expired
+			{"fay", "faypw", "", ""},
 		} {
 			for _, sslmode := range []string{"disable", "require"} {
 				u, err := connect(userDSN(srv, tc.user, tc.password, sslmode))
@@ -328,4 +332,40 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(s))
 	}
 	return out
+}
+
+func TestConnectionLimit(t *testing.T) {
+	srv := startNode(t)
+	ctx := context.Background()
+	admin := mustConnect(t, srv)
+	if _, err := admin.Exec(ctx, `CREATE USER lim CONNECTION LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("postgres://lim@%s/defaultdb?sslmode=disable", srv.SQLAddr())
+	first, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgx.Connect(ctx, url)
+	if code, msg := pgErr(err); code != "53300" || msg != `too many connections for role "lim"` {
+		t.Fatalf("second connection: %s %q", code, msg)
+	}
+	// A closed session frees its slot.
+	first.Close(ctx)
+	var c *pgx.Conn
+	for i := 0; ; i++ {
+		if c, err = pgx.Connect(ctx, url); err == nil || i == 100 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	// Superusers are exempt.
+	if _, err := admin.Exec(ctx, `ALTER ROLE root CONNECTION LIMIT 0`); err != nil {
+		t.Fatal(err)
+	}
+	mustConnect(t, srv)
 }

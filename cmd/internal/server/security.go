@@ -80,7 +80,8 @@ func (l roleLookup) LoginInfo(ctx context.Context, user string) (pgwire.LoginInf
 	if err != nil || r == nil {
 		return pgwire.LoginInfo{}, err
 	}
-	return pgwire.LoginInfo{Exists: true, CanLogin: r.Login, Password: r.Password}, nil
+	return pgwire.LoginInfo{Exists: true, CanLogin: r.Login, Password: r.Password,
+		PasswordExpired: r.PasswordExpired(time.Now())}, nil
 }
 
 // tlsConfig loads or creates the node's certificate.
