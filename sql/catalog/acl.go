@@ -153,3 +153,45 @@ func ownerOrBootstrap(o uint32) uint32 {
 	}
 	return o
 }
+
+// aclLetters are PostgreSQL's aclitem letters in its output order
+// (ACL_ALL_RIGHTS_STR "arwdDxtXUCTc...").
+var aclLetters = []struct {
+	p Privilege
+	c byte
+}{
+	{PrivInsert, 'a'}, {PrivSelect, 'r'}, {PrivUpdate, 'w'}, {PrivDelete, 'd'}, {PrivTruncate, 'D'},
+	{PrivReferences, 'x'}, {PrivTrigger, 't'}, {PrivCreate, 'C'}, {PrivTemporary, 'T'}, {PrivConnect, 'c'},
+}
+
+// Letters renders p as aclitem letters ("arwdDxt" for a table's ALL).
+func (p Privilege) Letters() string {
+	var b []byte
+	for _, l := range aclLetters {
+		if p&l.p != 0 {
+			b = append(b, l.c)
+		}
+	}
+	return string(b)
+}
+
+// Items renders a as PostgreSQL's aclitem[] text items, for relacl and
+// datacl ("alice=arwdDxt/alice", "=r/alice" for PUBLIC). PostgreSQL lists
+// the owner's own rights first once an object has an explicit ACL; all
+// are the owner's rights of the object kind. name gives a role's name.
+// An object without an explicit ACL (nil) shows NULL in PostgreSQL: the
+// caller checks that first.
+func (a ACL) Items(owner uint32, all Privilege, name func(oid uint32) string) []string {
+	out := []string{name(owner) + "=" + all.Letters() + "/" + name(owner)}
+	for _, it := range a {
+		grantee := ""
+		if it.Grantee != PublicGrantee {
+			grantee = name(it.Grantee)
+		}
+		if it.Grantee == owner {
+			continue // the owner's entry is already first
+		}
+		out = append(out, grantee+"="+it.Privs.Letters()+"/"+name(it.Grantor))
+	}
+	return out
+}

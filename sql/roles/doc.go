@@ -21,6 +21,8 @@
 //     from the catalog's descriptor ID counter, the bootstrap superuser
 //     has BootstrapOID).
 //
-// It imports kv, kv/keys and sql/catalog; pgwire may import it for the
-// SCRAM exchange (pure functions, no kv use).
+// It imports kv, kv/keys, sql/catalog and sql/sqlerr of ours, and
+// golang.org/x/text for SASLprep's normalization; pgwire imports it for
+// the verifiers and the SCRAM exchange (pure functions, no kv use).
+// pg_catalog's pg_roles and pg_authid read List.
 package roles
