@@ -262,11 +262,8 @@ func (s *Session) dropRoles(ctx context.Context, me *roles.Role, rs *pgdialect.R
 		return denied("permission denied to drop role")
 	}
 	for _, spec := range rs.Roles {
-		if spec.Public || (spec.Current && !rs.IfExists) {
-			if spec.Current {
-				return sqlerr.New(sqlerr.ObjectInUse, "current user cannot be dropped")
-			}
-			return sqlerr.New(roles.ReservedName, "cannot use special role specifier in DROP ROLE")
+		if spec.Public || spec.Current || spec.Name == "public" {
+			return sqlerr.New(sqlerr.InvalidParameterValue, "cannot use special role specifier in DROP ROLE")
 		}
 		r, err := roles.Get(ctx, s.txn, spec.Name)
 		if err != nil {
