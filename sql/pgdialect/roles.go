@@ -254,6 +254,9 @@ func (p *sparser) roleOptions() []RoleOption {
 func (p *sparser) roleSpec() RoleSpec {
 	n := p.next()
 	switch {
+	case n.isKind(kQIdent) && n.tok.val == "public":
+		// PostgreSQL's grammar takes "public" quoted as PUBLIC too.
+		return RoleSpec{Name: "public", Public: true}
 	case n.isKind(kQIdent):
 		return RoleSpec{Name: n.tok.val}
 	case !n.isKind(kWord):

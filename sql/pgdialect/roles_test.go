@@ -19,7 +19,7 @@ func TestRoleStatements(t *testing.T) {
 		{`ALTER USER a RENAME TO b`, `AlterRole ALTER ROLE &{Roles:[{Name:a Public:false Current:false}] User:false IfExists:false IfNotExists:false Options:[] RenameTo:b}`},
 		{`DROP ROLE IF EXISTS a, "B"`, `DropRole DROP ROLE &{Roles:[{Name:a Public:false Current:false} {Name:B Public:false Current:false}] User:false IfExists:true IfNotExists:false Options:[] RenameTo:}`},
 		{`GRANT SELECT, insert ON t, s.u TO a, PUBLIC`, `Grant GRANT &{Privileges:[SELECT INSERT] Object:TABLE Targets:[t s.u] Roles:[{Name:a Public:false Current:false} {Name:public Public:true Current:false}] Cascade:false}`},
-		{`GRANT ALL PRIVILEGES ON TABLE t TO "public"`, `Grant GRANT &{Privileges:[] Object:TABLE Targets:[t] Roles:[{Name:public Public:false Current:false}] Cascade:false}`},
+		{`GRANT ALL PRIVILEGES ON TABLE t TO "public"`, `Grant GRANT &{Privileges:[] Object:TABLE Targets:[t] Roles:[{Name:public Public:true Current:false}] Cascade:false}`},
 		{`REVOKE CONNECT, TEMP ON DATABASE d FROM a CASCADE`, `Revoke REVOKE &{Privileges:[CONNECT TEMP] Object:DATABASE Targets:[d] Roles:[{Name:a Public:false Current:false}] Cascade:true}`},
 		{`ALTER TABLE IF EXISTS ONLY s.t OWNER TO CURRENT_USER`, `AlterOwner ALTER TABLE &{Object:TABLE Name:s.t IfExists:true From:[] To:{Name:current_user Public:false Current:true}}`},
 		{`ALTER DATABASE d OWNER TO "R"`, `AlterOwner ALTER DATABASE &{Object:DATABASE Name:d IfExists:false From:[] To:{Name:R Public:false Current:false}}`},
