@@ -6,8 +6,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -368,4 +371,30 @@ func TestConnectionLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustConnect(t, srv)
+}
+
+// TestPsqlPasswordAndTLS logs in with the real psql binary: SCRAM over TLS
+// (sslmode=require), and a wrong password.
+func TestPsqlPasswordAndTLS(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Fatal("psql not installed (.ci/run installs postgresql-client)")
+	}
+	srv := startSecureNode(t, SecurityConfig{})
+	host, port, _ := net.SplitHostPort(srv.SQLAddr())
+	run := func(password, sslmode string) (string, error) {
+		cmd := exec.Command(psql, "-X", "-A", "-t", "-w",
+			fmt.Sprintf("host=%s port=%s user=root dbname=defaultdb sslmode=%s", host, port, sslmode),
+			"-c", "SELECT current_user || ' ' || (SELECT count(*) FROM (SELECT 1) x)")
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	if out, err := run("rootpw", "require"); err != nil || out != "root 1" {
+		t.Fatalf("sslmode=require: %q %v", out, err)
+	}
+	out, err := run("nope", "require")
+	if err == nil || !strings.Contains(out, `FATAL:  password authentication failed for user "root"`) {
+		t.Fatalf("wrong password: %q %v", out, err)
+	}
 }
