@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/outpostdb/outpost/kv"
+	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/sql/catalog"
 	"github.com/outpostdb/outpost/sql/roles"
 	"github.com/outpostdb/outpost/sql/sqlerr"
@@ -124,6 +125,27 @@ func (s *Session) initRole(r *roles.Role) {
 // beyond PUBLIC's.
 func (s *Session) currentRole(ctx context.Context) (*roles.Role, error) {
 	return s.roleIn(s.catalogView(ctx))
+}
+
+// roleMemo is the role a transaction read: within one (serializable)
+// transaction the role cannot change under it, unless it changes roles
+// itself (wroteCatalog), so per-row checks (nextval) read it once.
+type roleMemo struct {
+	txn kvpb.TxnID
+	r   *roles.Role
+}
+
+// roleInTxn returns the session's role as of its transaction, read once
+// per transaction.
+func (s *Session) roleInTxn(ctx context.Context) (*roles.Role, error) {
+	if s.txn != nil && !s.wroteCatalog && s.roleMemo.r != nil && s.roleMemo.txn == s.txn.ID() {
+		return s.roleMemo.r, nil
+	}
+	r, err := s.currentRole(ctx)
+	if err == nil && s.txn != nil && !s.wroteCatalog {
+		s.roleMemo = roleMemo{txn: s.txn.ID(), r: r}
+	}
+	return r, err
 }
 
 // roleIn is currentRole for the statement that cat serves (its catalog

@@ -242,8 +242,18 @@ func (s *Session) dropOwned(ctx context.Context, st *parser.Statement, me *roles
 		}
 	}
 	for _, d := range descs {
-		if d.Kind == catalog.KindSequence && owned[d.Sequence.OwnerOID()] && !dropped[d.Sequence.ID] {
+		if d.Kind != catalog.KindSequence || dropped[d.Sequence.ID] {
+			continue
+		}
+		if owned[d.Sequence.OwnerOID()] {
 			if err := dd.dropSequenceDesc(d); err != nil {
+				return err
+			}
+			continue
+		}
+		if acl, changed := revoke(d.Sequence.ACL); changed {
+			d.Sequence.ACL = acl
+			if err := catalog.Put(ctx, s.txn, d); err != nil {
 				return err
 			}
 		}

@@ -27,8 +27,11 @@ import (
 // Stricter than PostgreSQL: a subquery in an UPDATE's SET list counts as
 // reading the target (PostgreSQL resolves its column references first).
 //
-// Not checked (yet): sequence privileges (nextval, setval, SELECT from a
-// sequence), column privileges (refused by GRANT), schema privileges
+// Sequences: nextval needs USAGE or UPDATE, currval SELECT or USAGE,
+// setval UPDATE (so an INSERT that fills a SERIAL column needs USAGE on
+// its sequence, as in PostgreSQL).
+//
+// Not checked (yet): SELECT from a sequence as a table, column privileges (refused by GRANT), schema privileges
 // (Outpost has one schema; CREATE TABLE is open to every role, as in
 // PostgreSQL 14 and earlier).
 
@@ -361,4 +364,30 @@ func (s *Session) checkTablePrivilege(ctx context.Context, name string, p catalo
 		return permissionDenied("table", t.Desc.Name)
 	}
 	return nil
+}
+
+// checkSequencePrivilege checks a sequence function call (nextval,
+// currval, setval) against the sequence's owner and ACL.
+func (s *Session) checkSequencePrivilege(ctx context.Context, d *catalog.SequenceDesc, fn string) error {
+	var anyOf []catalog.Privilege
+	switch fn {
+	case "nextval":
+		anyOf = []catalog.Privilege{catalog.PrivUsage, catalog.PrivUpdate}
+	case "currval":
+		anyOf = []catalog.Privilege{catalog.PrivSelect, catalog.PrivUsage}
+	case "setval":
+		anyOf = []catalog.Privilege{catalog.PrivUpdate}
+	default:
+		return nil
+	}
+	r, err := s.roleInTxn(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range anyOf {
+		if allowed(r, d.OwnerOID(), d.ACL, p) {
+			return nil
+		}
+	}
+	return permissionDenied("sequence", d.Name)
 }

@@ -120,6 +120,34 @@ func TestPrivilegeRules(t *testing.T) {
 		}
 	}
 
+	// Sequences: a SERIAL insert needs USAGE on the sequence.
+	for _, tc := range []struct {
+		root, stmt string
+		code       string
+	}{
+		{`CREATE TABLE ser (id SERIAL, v INT)`, ``, ""},
+		{`GRANT INSERT ON ser TO app`, `INSERT INTO ser (v) VALUES (1)`, sqlerr.InsufficientPrivilege},
+		{`GRANT USAGE ON SEQUENCE ser_id_seq TO app`, `INSERT INTO ser (v) VALUES (1)`, ""},
+		{``, `SELECT currval('ser_id_seq')`, ""},
+		{``, `SELECT setval('ser_id_seq', 10)`, sqlerr.InsufficientPrivilege},
+		{``, `SELECT * FROM ser`, sqlerr.InsufficientPrivilege},
+		{`GRANT SELECT ON ALL TABLES IN SCHEMA public TO app`, `SELECT * FROM ser`, ""},
+		{`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM app`, `SELECT nextval('ser_id_seq')`, sqlerr.InsufficientPrivilege},
+		{`GRANT UPDATE ON ser_id_seq TO app`, `SELECT setval('ser_id_seq', 10)`, ""},
+	} {
+		if tc.root != "" {
+			if err := run(root, tc.root); err != nil {
+				t.Fatalf("%s: %v", tc.root, err)
+			}
+		}
+		if tc.stmt == "" {
+			continue
+		}
+		if err := run(app, tc.stmt); sqlerr.Code(err) != tc.code && !(tc.code == "" && err == nil) {
+			t.Errorf("after %q: %s: got %v, want %s", tc.root, tc.stmt, err, tc.code)
+		}
+	}
+
 	// checkTablePrivilege (for COPY).
 	if err := run(root, `REVOKE ALL ON t FROM app`); err != nil {
 		t.Fatal(err)

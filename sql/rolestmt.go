@@ -335,6 +335,9 @@ func (s *Session) roleDependents(ctx context.Context, oid uint32) ([]string, err
 				if d.Sequence.OwnerOID() == oid {
 					here = append(here, "owner of sequence "+d.Sequence.Name)
 				}
+				if d.Sequence.ACL.Mentions(oid) {
+					here = append(here, "privileges for sequence "+d.Sequence.Name)
+				}
 			}
 		}
 		switch {
@@ -352,10 +355,14 @@ func (s *Session) roleDependents(ctx context.Context, oid uint32) ([]string, err
 
 // grant runs GRANT or REVOKE of object privileges.
 func (s *Session) grant(ctx context.Context, me *roles.Role, g *pgdialect.GrantStmt, revoke bool) error {
-	all := catalog.TablePrivileges
-	kind := "table"
-	if g.Object == "DATABASE" {
+	all, kind := catalog.TablePrivileges, "table"
+	switch g.Object {
+	case "DATABASE":
 		all, kind = catalog.DatabasePrivileges, "database"
+	case "SEQUENCE":
+		all, kind = catalog.SequencePrivileges, "sequence"
+	case "SCHEMA":
+		all, kind = catalog.SchemaPrivileges, "schema"
 	}
 	privs := all
 	if g.Privileges != nil {
@@ -364,8 +371,8 @@ func (s *Session) grant(ctx context.Context, me *roles.Role, g *pgdialect.GrantS
 			p, ok := catalog.ParsePrivilege(name)
 			if !ok || p&all == 0 {
 				noun := kind
-				if noun == "table" {
-					noun = "relation"
+				if kind == "table" && p&(catalog.TablePrivileges|catalog.PrivUsage) == 0 {
+					noun = "relation" // not a privilege of any relation
 				}
 				return sqlerr.New(invalidGrantOperation, "invalid privilege type %s for %s", name, noun)
 			}
@@ -384,7 +391,7 @@ func (s *Session) grant(ctx context.Context, me *roles.Role, g *pgdialect.GrantS
 		}
 		grantees = append(grantees, r.OID)
 	}
-	apply := func(acl catalog.ACL) catalog.ACL {
+	apply := func(acl catalog.ACL, privs catalog.Privilege) catalog.ACL {
 		for _, oid := range grantees {
 			if revoke {
 				acl = acl.Revoke(oid, privs)
@@ -394,28 +401,111 @@ func (s *Session) grant(ctx context.Context, me *roles.Role, g *pgdialect.GrantS
 		}
 		return acl
 	}
-	for _, target := range g.Targets {
-		if g.Object == "DATABASE" {
-			if err := s.grantDatabase(ctx, me, target.Name, apply, revoke); err != nil {
+	switch g.Object {
+	case "DATABASE":
+		for _, target := range g.Targets {
+			if err := s.grantDatabase(ctx, me, target.Name, func(a catalog.ACL) catalog.ACL { return apply(a, privs) }, revoke); err != nil {
 				return err
 			}
-			continue
 		}
-		if target.Schema != "" && target.Schema != "public" {
-			return sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", target.String())
+		return nil
+	case "SCHEMA":
+		for _, target := range g.Targets {
+			if err := checkSchema(target.Name); err != nil {
+				return err
+			}
 		}
-		d, err := s.catalogView(ctx).lookup(target.Name, catalog.KindTable)
+		// PUBLIC holds USAGE and CREATE on schema public (see
+		// privileges.go), as in PostgreSQL 14: granting them to a role,
+		// or revoking such a grant, changes nothing. Only taking them
+		// from PUBLIC would, and that is not supported.
+		for _, oid := range grantees {
+			if revoke && oid == catalog.PublicGrantee {
+				return sqlerr.New(sqlerr.FeatureNotSupported, "REVOKE ... ON SCHEMA FROM PUBLIC is not supported").
+					WithDetail("Every role may use schema public and create objects in it, as in PostgreSQL 14.")
+			}
+		}
+		return nil
+	}
+	// Tables and sequences, named or ALL ... IN SCHEMA.
+	var descs []*catalog.Descriptor
+	if g.InSchemas != nil {
+		for _, schema := range g.InSchemas {
+			if err := checkSchema(schema); err != nil {
+				return err
+			}
+		}
+		list, err := catalog.List(ctx, s.txn, s.dbID)
 		if err != nil {
 			return err
 		}
-		t := d.Table
-		if ok, err := s.mayGrant(me, t.OwnerOID(), t.ACL, t.Name, "table", revoke); !ok || err != nil {
+		for _, d := range list {
+			if (d.Kind == catalog.KindTable && g.Object == "TABLE") || (d.Kind == catalog.KindSequence && g.Object == "SEQUENCE") {
+				descs = append(descs, d)
+			}
+		}
+	}
+	for _, target := range g.Targets {
+		if target.Schema != "" && target.Schema != "public" {
+			return sqlerr.New(sqlerr.UndefinedTable, "relation %q does not exist", target.String())
+		}
+		want := catalog.KindTable
+		if g.Object == "SEQUENCE" {
+			want = catalog.KindSequence
+		}
+		d, err := s.catalogView(ctx).lookup(target.Name, want)
+		if sqlerr.Code(err) == sqlerr.WrongObjectType && want == catalog.KindTable {
+			// GRANT ... ON [TABLE] names sequences too (they are
+			// relations in PostgreSQL).
+			d, err = s.catalogView(ctx).lookup(target.Name, catalog.KindSequence)
+		}
+		if sqlerr.Code(err) == sqlerr.WrongObjectType && want == catalog.KindSequence {
+			return sqlerr.New(sqlerr.WrongObjectType, "%q is not a sequence", target.Name)
+		}
+		if err != nil {
 			return err
 		}
-		t.ACL = apply(t.ACL)
+		descs = append(descs, d)
+	}
+	for _, d := range descs {
+		var owner uint32
+		var acl *catalog.ACL
+		var name, noun string
+		p := privs
+		if d.Kind == catalog.KindSequence {
+			owner, acl, name, noun = d.Sequence.OwnerOID(), &d.Sequence.ACL, d.Sequence.Name, "sequence"
+			if g.Object == "TABLE" {
+				// Table privileges on a sequence: PostgreSQL keeps the
+				// ones sequences have and warns about the rest.
+				if g.Privileges != nil && p&^catalog.SequencePrivileges != 0 {
+					s.roleWarning(invalidGrantOperation, "sequence %q only supports USAGE, SELECT, and UPDATE privileges", name)
+				}
+				p &= catalog.SequencePrivileges
+				if g.Privileges == nil {
+					p = catalog.SequencePrivileges
+				}
+			}
+		} else {
+			if p&catalog.PrivUsage != 0 {
+				return sqlerr.New(invalidGrantOperation, "invalid privilege type USAGE for table")
+			}
+			owner, acl, name, noun = d.Table.OwnerOID(), &d.Table.ACL, d.Table.Name, "table"
+		}
+		if ok, err := s.mayGrant(me, owner, *acl, name, noun, revoke); !ok || err != nil {
+			return err
+		}
+		*acl = apply(*acl, p)
 		if err := catalog.Put(ctx, s.txn, d); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkSchema accepts the one schema Outpost has (3F000 for others).
+func checkSchema(name string) error {
+	if name != "public" {
+		return sqlerr.New("3F000", "schema %q does not exist", name)
 	}
 	return nil
 }

@@ -38,6 +38,8 @@ type Session struct {
 	// roleOID is the session user's role: it owns what the session
 	// creates.
 	roleOID uint32
+	// roleMemo remembers the role read in the current transaction.
+	roleMemo roleMemo
 
 	txn    *kv.Txn
 	mode   txnMode

@@ -18,6 +18,8 @@ const (
 	PrivConnect
 	PrivCreate
 	PrivTemporary
+	// PrivUsage is USAGE on sequences (and schemas).
+	PrivUsage
 )
 
 // TablePrivileges is ALL [PRIVILEGES] on a table; DatabasePrivileges on a
@@ -25,6 +27,8 @@ const (
 const (
 	TablePrivileges    = PrivSelect | PrivInsert | PrivUpdate | PrivDelete | PrivTruncate | PrivReferences | PrivTrigger
 	DatabasePrivileges = PrivConnect | PrivCreate | PrivTemporary
+	SequencePrivileges = PrivUsage | PrivSelect | PrivUpdate
+	SchemaPrivileges   = PrivUsage | PrivCreate
 )
 
 // PublicGrantee is the grantee OID of PUBLIC (every role).
@@ -41,7 +45,7 @@ var privNames = []struct {
 }{
 	{PrivSelect, "SELECT"}, {PrivInsert, "INSERT"}, {PrivUpdate, "UPDATE"}, {PrivDelete, "DELETE"},
 	{PrivTruncate, "TRUNCATE"}, {PrivReferences, "REFERENCES"}, {PrivTrigger, "TRIGGER"},
-	{PrivConnect, "CONNECT"}, {PrivCreate, "CREATE"}, {PrivTemporary, "TEMPORARY"},
+	{PrivConnect, "CONNECT"}, {PrivCreate, "CREATE"}, {PrivTemporary, "TEMPORARY"}, {PrivUsage, "USAGE"},
 }
 
 // ParsePrivilege returns the privilege named name (upper or lower case;
@@ -161,7 +165,7 @@ var aclLetters = []struct {
 	c byte
 }{
 	{PrivInsert, 'a'}, {PrivSelect, 'r'}, {PrivUpdate, 'w'}, {PrivDelete, 'd'}, {PrivTruncate, 'D'},
-	{PrivReferences, 'x'}, {PrivTrigger, 't'}, {PrivCreate, 'C'}, {PrivTemporary, 'T'}, {PrivConnect, 'c'},
+	{PrivReferences, 'x'}, {PrivTrigger, 't'}, {PrivUsage, 'U'}, {PrivCreate, 'C'}, {PrivTemporary, 'T'}, {PrivConnect, 'c'},
 }
 
 // Letters renders p as aclitem letters ("arwdDxt" for a table's ALL).

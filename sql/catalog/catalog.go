@@ -129,8 +129,10 @@ type SequenceDesc struct {
 	Max       int64  `json:"max"`
 	// OwnedBy is the table owning a SERIAL sequence (dropped with it).
 	OwnedBy ID `json:"owned_by,omitempty"`
-	// Owner is the creating role's OID (0: BootstrapOwner).
+	// Owner is the creating role's OID (0: BootstrapOwner); ACL holds
+	// what GRANT gave others (USAGE, SELECT, UPDATE).
 	Owner uint32 `json:"owner,omitempty"`
+	ACL   ACL    `json:"acl,omitempty"`
 }
 
 // Column returns the column named name.

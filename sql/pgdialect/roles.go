@@ -89,10 +89,13 @@ type GrantStmt struct {
 	// Privileges are upper-case names (SELECT, CONNECT, TEMP...); nil
 	// means ALL [PRIVILEGES].
 	Privileges []string
-	// Object is "TABLE" or "DATABASE".
+	// Object is "TABLE", "SEQUENCE", "DATABASE" or "SCHEMA".
 	Object  string
 	Targets []ObjectName
-	Roles   []RoleSpec
+	// InSchemas are the schemas of ON ALL TABLES|SEQUENCES IN SCHEMA
+	// (Targets is empty then).
+	InSchemas []string
+	Roles     []RoleSpec
 	// Cascade is REVOKE ... CASCADE.
 	Cascade bool
 }
@@ -280,7 +283,7 @@ func (p *sparser) roleList() []RoleSpec {
 	}
 }
 
-var tablePrivWords = wordSet(`select insert update delete truncate references trigger connect create temporary temp`)
+var tablePrivWords = wordSet(`select insert update delete truncate references trigger connect create temporary temp usage`)
 
 // grantStmt parses GRANT and REVOKE of privileges on tables and databases.
 func (r *rw) grantStmt(seq []*node) *SessionStmt {
@@ -328,12 +331,30 @@ func (r *rw) grantStmt(seq []*node) *SessionStmt {
 	case n.is("database"):
 		p.i++
 		g.Object = "DATABASE"
-	case n.is("all"), n.is("sequence"), n.is("schema"), n.is("function"), n.is("procedure"), n.is("routine"),
+	case n.is("sequence"):
+		p.i++
+		g.Object = "SEQUENCE"
+	case n.is("schema"):
+		p.i++
+		g.Object = "SCHEMA"
+	case hasWords(seq, p.i, "all", "tables", "in", "schema"), hasWords(seq, p.i, "all", "sequences", "in", "schema"):
+		if seq[p.i+1].is("sequences") {
+			g.Object = "SEQUENCE"
+		}
+		p.i += 4
+		for {
+			g.InSchemas = append(g.InSchemas, p.name())
+			if m := p.peek(); m == nil || !m.isKind(kComma) {
+				break
+			}
+			p.i++
+		}
+	case n.is("all"), n.is("function"), n.is("procedure"), n.is("routine"),
 		n.is("language"), n.is("type"), n.is("domain"), n.is("foreign"), n.is("large"), n.is("tablespace"), n.is("parameter"):
 		r.fail(errorf(r.src, n.tok.pos, sqlerr.FeatureNotSupported, "GRANT/REVOKE ON %s is not supported", strings.ToUpper(n.tok.val)))
 	}
-	for {
-		if g.Object == "DATABASE" {
+	for g.InSchemas == nil {
+		if g.Object == "DATABASE" || g.Object == "SCHEMA" {
 			g.Targets = append(g.Targets, ObjectName{Name: p.name()})
 		} else {
 			g.Targets = append(g.Targets, p.objectName())

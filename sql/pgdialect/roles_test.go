@@ -18,9 +18,9 @@ func TestRoleStatements(t *testing.T) {
 		{`ALTER ROLE current_user PASSWORD NULL`, `AlterRole ALTER ROLE &{Roles:[{Name:current_user Public:false Current:true}] User:false IfExists:false IfNotExists:false Options:[{Name:password On:false Value: Password: PasswordNull:true}] RenameTo:}`},
 		{`ALTER USER a RENAME TO b`, `AlterRole ALTER ROLE &{Roles:[{Name:a Public:false Current:false}] User:false IfExists:false IfNotExists:false Options:[] RenameTo:b}`},
 		{`DROP ROLE IF EXISTS a, "B"`, `DropRole DROP ROLE &{Roles:[{Name:a Public:false Current:false} {Name:B Public:false Current:false}] User:false IfExists:true IfNotExists:false Options:[] RenameTo:}`},
-		{`GRANT SELECT, insert ON t, s.u TO a, PUBLIC`, `Grant GRANT &{Privileges:[SELECT INSERT] Object:TABLE Targets:[t s.u] Roles:[{Name:a Public:false Current:false} {Name:public Public:true Current:false}] Cascade:false}`},
-		{`GRANT ALL PRIVILEGES ON TABLE t TO "public"`, `Grant GRANT &{Privileges:[] Object:TABLE Targets:[t] Roles:[{Name:public Public:true Current:false}] Cascade:false}`},
-		{`REVOKE CONNECT, TEMP ON DATABASE d FROM a CASCADE`, `Revoke REVOKE &{Privileges:[CONNECT TEMP] Object:DATABASE Targets:[d] Roles:[{Name:a Public:false Current:false}] Cascade:true}`},
+		{`GRANT SELECT, insert ON t, s.u TO a, PUBLIC`, `Grant GRANT &{Privileges:[SELECT INSERT] Object:TABLE Targets:[t s.u] InSchemas:[] Roles:[{Name:a Public:false Current:false} {Name:public Public:true Current:false}] Cascade:false}`},
+		{`GRANT ALL PRIVILEGES ON TABLE t TO "public"`, `Grant GRANT &{Privileges:[] Object:TABLE Targets:[t] InSchemas:[] Roles:[{Name:public Public:true Current:false}] Cascade:false}`},
+		{`REVOKE CONNECT, TEMP ON DATABASE d FROM a CASCADE`, `Revoke REVOKE &{Privileges:[CONNECT TEMP] Object:DATABASE Targets:[d] InSchemas:[] Roles:[{Name:a Public:false Current:false}] Cascade:true}`},
 		{`ALTER TABLE IF EXISTS ONLY s.t OWNER TO CURRENT_USER`, `AlterOwner ALTER TABLE &{Object:TABLE Name:s.t IfExists:true From:[] To:{Name:current_user Public:false Current:true}}`},
 		{`ALTER DATABASE d OWNER TO "R"`, `AlterOwner ALTER DATABASE &{Object:DATABASE Name:d IfExists:false From:[] To:{Name:R Public:false Current:false}}`},
 		{`REASSIGN OWNED BY a, b TO c`, `ReassignOwned REASSIGN OWNED &{Object: Name: IfExists:false From:[{Name:a Public:false Current:false} {Name:b Public:false Current:false}] To:{Name:c Public:false Current:false}}`},
@@ -37,7 +37,11 @@ func TestRoleStatements(t *testing.T) {
 		{`ALTER ROLE r SET search_path = x`, "error 0A000"},
 		{`GRANT a TO b`, "error 0A000"},
 		{`GRANT SELECT (a) ON t TO b`, "error 0A000"},
-		{`GRANT SELECT ON ALL TABLES IN SCHEMA public TO b`, "error 0A000"},
+		{`GRANT SELECT ON ALL TABLES IN SCHEMA public, s TO b`, `Grant GRANT &{Privileges:[SELECT] Object:TABLE Targets:[] InSchemas:[public s] Roles:[{Name:b Public:false Current:false}] Cascade:false}`},
+		{`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM b`, `Revoke REVOKE &{Privileges:[] Object:SEQUENCE Targets:[] InSchemas:[public] Roles:[{Name:b Public:false Current:false}] Cascade:false}`},
+		{`GRANT USAGE, UPDATE ON SEQUENCE q TO b`, `Grant GRANT &{Privileges:[USAGE UPDATE] Object:SEQUENCE Targets:[q] InSchemas:[] Roles:[{Name:b Public:false Current:false}] Cascade:false}`},
+		{`GRANT USAGE ON SCHEMA public TO b`, `Grant GRANT &{Privileges:[USAGE] Object:SCHEMA Targets:[public] InSchemas:[] Roles:[{Name:b Public:false Current:false}] Cascade:false}`},
+		{`GRANT SELECT ON ALL FUNCTIONS IN SCHEMA public TO b`, "error 0A000"},
 		{`GRANT SELECT ON t TO b WITH GRANT OPTION`, "error 0A000"},
 		{`REVOKE GRANT OPTION FOR SELECT ON t FROM b`, "error 0A000"},
 		{`GRANT FLY ON t TO b`, "error 42601"},
@@ -66,6 +70,12 @@ func TestRoleStatements(t *testing.T) {
 			} else {
 				if s.Grant.Privileges == nil {
 					s.Grant.Privileges = []string{}
+				}
+				if s.Grant.Targets == nil {
+					s.Grant.Targets = []ObjectName{}
+				}
+				if s.Grant.InSchemas == nil {
+					s.Grant.InSchemas = []string{}
 				}
 				got = fmt.Sprintf("%s %s %+v", s.Kind, s.Tag(), s.Grant)
 			}
