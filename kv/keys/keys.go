@@ -55,6 +55,23 @@ func RangeGCThresholdKey(rangeID int64) []byte {
 	return append(k, "gct"...)
 }
 
+// RangeAppliedStateKey stores the replica's applied state (raft applied
+// index, lease applied index), written with every applied command.
+func RangeAppliedStateKey(rangeID int64) []byte { return rangeIDKey(rangeID, "rask") }
+
+// RangeLeaseKey stores the range's current lease.
+func RangeLeaseKey(rangeID int64) []byte { return rangeIDKey(rangeID, "rll-") }
+
+// RangeDescriptorStateKey stores the replica's copy of its range
+// descriptor (bounds and replica set).
+func RangeDescriptorStateKey(rangeID int64) []byte { return rangeIDKey(rangeID, "rdsc") }
+
+func rangeIDKey(rangeID int64, suffix string) []byte {
+	k := append([]byte(nil), localRangeIDPrefix...)
+	k = binary.BigEndian.AppendUint64(k, uint64(rangeID))
+	return append(k, suffix...)
+}
+
 // StoreHLCUpperBoundKey stores the wall time the node's clock will not pass
 // before persisting a new bound, so the clock never goes back on restart.
 func StoreHLCUpperBoundKey() []byte {

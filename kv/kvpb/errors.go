@@ -138,3 +138,41 @@ func IsRetryable(err error) bool {
 	var ae *TransactionAbortedError
 	return errors.As(err, &re) || errors.As(err, &ae)
 }
+
+// NotLeaseHolderError reports a batch sent to a replica that does not hold
+// a valid lease for its range. The sender retries at LeaseHolder when it is
+// known (non-zero), else elsewhere.
+type NotLeaseHolderError struct {
+	RangeID int64
+	// Replica is the node that refused; LeaseHolder the node it believes
+	// holds the lease, 0 if none is known.
+	Replica, LeaseHolder int32
+	Msg                  string
+}
+
+func (e *NotLeaseHolderError) Error() string {
+	if e.LeaseHolder == 0 {
+		return fmt.Sprintf("r%d: n%d is not the leaseholder (leaseholder unknown): %s", e.RangeID, e.Replica, e.Msg)
+	}
+	return fmt.Sprintf("r%d: n%d is not the leaseholder; try n%d: %s", e.RangeID, e.Replica, e.LeaseHolder, e.Msg)
+}
+
+// AmbiguousResultError reports a write whose outcome is unknown: it was
+// proposed but the proposer lost track of it (node failure, lease change),
+// so it may or may not have applied. It maps to SQLSTATE 40003.
+type AmbiguousResultError struct{ Msg string }
+
+func (e *AmbiguousResultError) Error() string { return "result is ambiguous: " + e.Msg }
+
+// RangeUnavailableError reports that no replica of a range could serve a
+// batch before the caller's deadline (no quorum, a partition). It maps to
+// SQLSTATE 58000 (system_error): the statement did not run and may be
+// retried once the cluster recovers.
+type RangeUnavailableError struct {
+	RangeID int64
+	Msg     string
+}
+
+func (e *RangeUnavailableError) Error() string {
+	return fmt.Sprintf("r%d unavailable: %s", e.RangeID, e.Msg)
+}

@@ -6,6 +6,7 @@ package kvrpc
 
 import (
 	"context"
+	"errors"
 
 	"github.com/outpostdb/outpost/kv/kvpb"
 )
@@ -20,3 +21,8 @@ import (
 type Handler interface {
 	Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error)
 }
+
+// ErrUnavailable marks an error that proves a batch was not evaluated: the
+// node is stopped or unreachable before sending. A router may retry it on
+// another replica.
+var ErrUnavailable = errors.New("node unavailable")

@@ -23,9 +23,6 @@ import (
 	"github.com/outpostdb/outpost/kv/tscache"
 )
 
-// rangeID of the single range.
-const rangeID = 1
-
 // Config configures a Store.
 type Config struct {
 	// NodeID of this node. Default 1.
@@ -45,6 +42,33 @@ type Config struct {
 	GCInterval time.Duration
 	// TimestampCacheEntries bounds the timestamp cache. Default 1<<16.
 	TimestampCacheEntries int
+	// BootID identifies this process incarnation of the node in
+	// transaction records; 0 picks a random one. All ranges of a node
+	// share one (a record whose coordinator is this node with another
+	// BootID was left by a previous incarnation).
+	BootID uint64
+	// RangeID of the range served. Default 1.
+	RangeID int64
+	// Replication, when set, makes the store the request pipeline of one
+	// replica of a replicated range: batches are served only while
+	// CheckServe allows, and writes apply through Replicate instead of
+	// being committed to the engine directly.
+	Replication Replication
+}
+
+// Replication is what a replicated range plugs into the pipeline.
+type Replication interface {
+	// CheckServe returns nil if this replica may serve a batch at ts now
+	// (it holds a valid lease covering ts), else an error, usually a
+	// *kvpb.NotLeaseHolderError. It is called with latches held.
+	CheckServe(ts hlc.Timestamp) error
+	// Replicate proposes the evaluated writes of b and returns once they
+	// have applied to this replica's engine, which is also the engine the
+	// store reads. An error means the writes did not apply
+	// (*kvpb.NotLeaseHolderError) or may or may not have
+	// (*kvpb.AmbiguousResultError). Called with latches held; the caller
+	// closes b.
+	Replicate(ctx context.Context, b *storage.Batch) error
 }
 
 // EnsureDefaults fills unset fields.
@@ -66,6 +90,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.TimestampCacheEntries == 0 {
 		c.TimestampCacheEntries = 1 << 16
+	}
+	if c.RangeID == 0 {
+		c.RangeID = 1
 	}
 }
 
@@ -91,15 +118,18 @@ var _ kvrpc.Handler = (*Store)(nil)
 // if the engine is (see PersistClock).
 func NewStore(engine storage.Engine, clock *hlc.Clock, cfg Config) (*Store, error) {
 	cfg.EnsureDefaults()
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
+	bootID := cfg.BootID
+	if bootID == 0 {
+		var err error
+		if bootID, err = NewBootID(); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{
 		cfg:     cfg,
 		engine:  engine,
 		clock:   clock,
-		bootID:  binary.LittleEndian.Uint64(b[:]) | 1,
+		bootID:  bootID,
 		waitq:   txnwait.New(),
 		stopper: make(chan struct{}),
 	}
@@ -107,7 +137,7 @@ func NewStore(engine storage.Engine, clock *hlc.Clock, cfg Config) (*Store, erro
 	// land at or below now.
 	s.tsc = tscache.New(clock.Now(), cfg.TimestampCacheEntries)
 	gct := hlc.Timestamp{}
-	raw, ok, err := mvcc.GetUnversioned(engine, keys.RangeGCThresholdKey(rangeID))
+	raw, ok, err := mvcc.GetUnversioned(engine, keys.RangeGCThresholdKey(cfg.RangeID))
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +154,15 @@ func NewStore(engine storage.Engine, clock *hlc.Clock, cfg Config) (*Store, erro
 	return s, nil
 }
 
+// NewBootID returns a random non-zero process incarnation ID.
+func NewBootID() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]) | 1, nil
+}
+
 // Coordinator identifies this process to transactions it coordinates, so
 // that after a restart their leftover intents are recognised as abandoned.
 func (s *Store) Coordinator() kvpb.Coordinator {
@@ -132,6 +171,11 @@ func (s *Store) Coordinator() kvpb.Coordinator {
 
 // NodeID returns the node's ID.
 func (s *Store) NodeID() int32 { return s.cfg.NodeID }
+
+// SetTimestampCacheLowWater forwards the timestamp cache's low-water mark:
+// a new leaseholder calls it with its lease start, since it cannot know
+// which reads the previous holder served.
+func (s *Store) SetTimestampCacheLowWater(ts hlc.Timestamp) { s.tsc.SetLowWater(ts) }
 
 // Stop ends background work and waits for it. It does not close the engine.
 func (s *Store) Stop() {
@@ -201,6 +245,15 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 	defer s.latches.Release(g)
 
 	b := *ba
+	if r := s.cfg.Replication; r != nil {
+		ts := b.Timestamp
+		if b.Txn != nil {
+			ts = hlc.Max(b.Txn.ReadTimestamp, b.Txn.WriteTimestamp)
+		}
+		if err := r.CheckServe(ts); err != nil {
+			return nil, nil, err
+		}
+	}
 	var readerID tscache.TxnID
 	if b.Txn != nil {
 		readerID = b.Txn.ID
@@ -216,7 +269,7 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		}
 	}
 
-	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: rangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load()}
+	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load()}
 	var res *eval.Result
 	if b.IsReadOnly() {
 		// Reads need no batch: latches keep conflicting writers out, and
@@ -227,9 +280,7 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		defer batch.Close()
 		res, err = eval.Evaluate(batch, &b, ec)
 		if err == nil && !batch.Empty() {
-			if err = batch.Commit(res.Sync); err != nil {
-				err = fmt.Errorf("local: apply: %w", err)
-			}
+			err = s.apply(ctx, batch, res.Sync)
 		}
 	}
 	if err != nil {
@@ -283,6 +334,19 @@ func (s *Store) applyTimestampCache(txn *kvpb.Transaction, reqs []kvpb.Request) 
 		out.WriteTimestamp = max.Next()
 	}
 	return out
+}
+
+// apply makes an evaluated batch take effect: committed to the engine (and
+// fsynced when sync), or replicated. A replicated write is durable once
+// applied, since the Raft log entry carrying it was fsynced on a quorum.
+func (s *Store) apply(ctx context.Context, b *storage.Batch, sync bool) error {
+	if r := s.cfg.Replication; r != nil {
+		return r.Replicate(ctx, b)
+	}
+	if err := b.Commit(sync); err != nil {
+		return fmt.Errorf("local: apply: %w", err)
+	}
+	return nil
 }
 
 // handleConflicts waits for (or aborts) the holders of the intents, then
@@ -403,7 +467,7 @@ func (s *Store) abortTxn(ctx context.Context, pushee kvpb.TxnMeta) (*kvpb.Transa
 		return nil, err
 	}
 	if !batch.Empty() {
-		if err := batch.Commit(true); err != nil {
+		if err := s.apply(ctx, batch, true); err != nil {
 			return nil, err
 		}
 	}

@@ -46,6 +46,10 @@ type Engine interface {
 	// NewBatch returns an indexed batch: reads through it see its own
 	// writes layered over the engine.
 	NewBatch() *Batch
+	// NewBatchFromRepr returns a write-only batch holding the writes of
+	// repr (a Batch.Repr of any engine): replicas apply a leaseholder's
+	// evaluated batch with it. More writes may be added before Commit.
+	NewBatchFromRepr(repr []byte) (*Batch, error)
 	// Close flushes nothing; durability comes from synced batch commits.
 	Close() error
 }
@@ -150,6 +154,17 @@ func (p *Pebble) NewBatch() *Batch {
 	return &Batch{b: p.db.NewIndexedBatch()}
 }
 
+// NewBatchFromRepr implements Engine.
+func (p *Pebble) NewBatchFromRepr(repr []byte) (*Batch, error) {
+	b := p.db.NewBatch()
+	// SetRepr keeps the slice; copy it so the caller may reuse its buffer.
+	if err := b.SetRepr(append([]byte(nil), repr...)); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("storage: bad batch representation: %w", err)
+	}
+	return &Batch{b: b}, nil
+}
+
 // Close implements Engine.
 func (p *Pebble) Close() error { return p.db.Close() }
 
@@ -182,6 +197,10 @@ func (b *Batch) Clear(key MVCCKey) error {
 
 // Empty reports whether the batch holds no writes.
 func (b *Batch) Empty() bool { return b.b.Empty() }
+
+// Repr returns the batch's writes in Pebble's batch encoding, valid until
+// the batch is closed or written to again.
+func (b *Batch) Repr() []byte { return b.b.Repr() }
 
 // Len returns the encoded size of the batch.
 func (b *Batch) Len() int { return b.b.Len() }

@@ -7,8 +7,9 @@
 // multi-region clusters: per-pair delay (and a locality latency matrix, which
 // the --simulate-latency flag will parse into), seeded random drops,
 // partitions, one-way blocks and node isolation, and per-pair statistics.
-// A gRPC implementation of the same interface comes later; it will live next
-// to MemTransport and follow the same contracts.
+// The gRPC implementation of the same interface is replication/rpc's
+// RaftTransport; it follows the same contracts and takes its faults from a
+// Faults, the injector of this package with MemTransport's fault semantics.
 //
 // Semantics every implementation keeps:
 //   - Delivery is best effort. A message may be dropped (raft retransmits),

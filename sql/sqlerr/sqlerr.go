@@ -165,6 +165,11 @@ func Convert(err error) *Error {
 	case kvpb.IsRetryable(err):
 		return &Error{Code: SerializationFailure, Message: err.Error(), cause: err,
 			Hint: "the transaction conflicted with another one; retry it"}
+	case errors.As(err, new(*kvpb.AmbiguousResultError)):
+		return &Error{Code: StatementCompletionUnknown, Message: err.Error(), cause: err,
+			Hint: "the outcome of the transaction is unknown: it may or may not have committed"}
+	case errors.As(err, new(*kvpb.RangeUnavailableError)):
+		return &Error{Code: SystemError, Message: err.Error(), cause: err}
 	case errors.Is(err, context.Canceled):
 		return &Error{Code: QueryCanceled, Message: "canceling statement due to user request", cause: err}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -183,6 +188,8 @@ func Code(err error) string {
 
 // More SQLSTATE codes.
 const (
+	StatementCompletionUnknown     = "40003"
+	SystemError                    = "58000"
 	CantChangeRuntimeParam         = "55P02"
 	SequenceGeneratorLimitExceeded = "2200H"
 	InvalidRowCountInLimit         = "2201W"

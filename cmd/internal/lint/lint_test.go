@@ -71,6 +71,7 @@ func TestForbiddenImports(t *testing.T) {
 		"github.com/cockroachdb/pebble/v2": mod + "/kv/storage",
 		"github.com/jackc/pgproto3/v2":     mod + "/pgwire",
 		"go.etcd.io/raft/v3":               mod + "/replication",
+		"google.golang.org/grpc":           mod + "/replication/rpc",
 	}
 	// The TiDB parser itself (and any value driver) belongs to sql/parser;
 	// its AST packages are the planner's input and may be read anywhere in

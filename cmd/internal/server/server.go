@@ -15,9 +15,13 @@ import (
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/kv/local"
+	"github.com/outpostdb/outpost/kv/router"
 	"github.com/outpostdb/outpost/kv/storage"
 	"github.com/outpostdb/outpost/pgwire"
+	"github.com/outpostdb/outpost/replication"
+	"github.com/outpostdb/outpost/replication/transport"
 	"github.com/outpostdb/outpost/sql"
 )
 
@@ -82,7 +86,8 @@ type Server struct {
 	log    *slog.Logger
 	engine *storage.Pebble
 	clock  *hlc.Clock
-	store  *local.Store
+	store  *replication.Store
+	raft   *transport.MemTransport
 	db     *kv.DB
 	sql    *sql.Server
 	pg     *pgwire.Server
@@ -118,10 +123,30 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 	}
-	if s.store, err = local.NewStore(s.engine, s.clock, cfg.KV); err != nil {
+	// One node: a single-voter raft group per range. Raft messages never
+	// leave the node, so an in-memory transport carries them.
+	const nodeID = 1
+	s.raft = transport.NewMem(0)
+	if s.store, err = replication.NewStore(replication.Config{
+		NodeID: nodeID, Engine: s.engine, Clock: s.clock, Transport: s.raft, Local: cfg.KV,
+		Logger: cfg.Logger,
+	}); err != nil {
 		return nil, err
 	}
-	s.db = kv.NewDB(s.store, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
+	if s.store.Replica(replication.FirstRangeID) == nil {
+		if err := s.store.Bootstrap([]int32{nodeID}); err != nil {
+			return nil, fmt.Errorf("server: bootstrap: %w", err)
+		}
+		s.log.Info("bootstrapped a single-node cluster", "store", cfg.Store)
+	}
+	s.store.Start()
+	store := s.store
+	rt := router.New(router.Config{
+		Nodes: func() []int32 { return []int32{nodeID} },
+		Local: nodeID,
+		Dial:  func(int32) (kvrpc.Handler, error) { return store, nil },
+	})
+	s.db = kv.NewDB(rt, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
 	sqlCfg := cfg.SQL
 	sqlCfg.Logger = cfg.Logger
 	sqlCfg.NodeID = s.store.NodeID()
@@ -189,6 +214,10 @@ func (s *Server) closeStorage() {
 	if s.store != nil {
 		s.store.Stop()
 		s.store = nil
+	}
+	if s.raft != nil {
+		_ = s.raft.Close()
+		s.raft = nil
 	}
 	if s.engine != nil {
 		_ = s.engine.Close()

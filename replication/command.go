@@ -1,0 +1,145 @@
+package replication
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/replication/lease"
+)
+
+// A command is the payload of a normal raft entry. Every replica applies
+// the same commands in the same order, and the outcome of applying one
+// (accepted or rejected) depends only on the command and the replicated
+// state before it, never on the applying node's clock or memory.
+//
+// Layout: kind(1) id(8) then, by kind,
+//
+//	cmdWrite  leaseSeq(8) leaseIndex(8) repr(...)
+//	cmdLease  prevSeq(8) holder(4) nowWall(8) nowLogical(4) duration(8)
+type commandKind byte
+
+const (
+	cmdWrite commandKind = 1
+	cmdLease commandKind = 2
+)
+
+type command struct {
+	kind commandKind
+	id   uint64
+
+	// cmdWrite: the leaseholder's evaluated Pebble batch, valid only under
+	// the lease it was evaluated under and at most once (leaseIndex must
+	// exceed the range's applied lease index).
+	leaseSeq   int64
+	leaseIndex uint64
+	repr       []byte
+
+	// cmdLease: acquire or extend the lease for holder, valid only if the
+	// current lease still has sequence prevSeq.
+	prevSeq  int64
+	holder   int32
+	now      hlc.Timestamp
+	duration time.Duration
+}
+
+const (
+	writeHeaderLen = 1 + 8 + 8 + 8
+	leaseLen       = 1 + 8 + 8 + 4 + 8 + 4 + 8
+)
+
+func (c *command) encode() []byte {
+	switch c.kind {
+	case cmdWrite:
+		b := make([]byte, 0, writeHeaderLen+len(c.repr))
+		b = append(b, byte(cmdWrite))
+		b = binary.BigEndian.AppendUint64(b, c.id)
+		b = binary.BigEndian.AppendUint64(b, uint64(c.leaseSeq))
+		b = binary.BigEndian.AppendUint64(b, c.leaseIndex)
+		return append(b, c.repr...)
+	case cmdLease:
+		b := make([]byte, 0, leaseLen)
+		b = append(b, byte(cmdLease))
+		b = binary.BigEndian.AppendUint64(b, c.id)
+		b = binary.BigEndian.AppendUint64(b, uint64(c.prevSeq))
+		b = binary.BigEndian.AppendUint32(b, uint32(c.holder))
+		b = binary.BigEndian.AppendUint64(b, uint64(c.now.WallTime))
+		b = binary.BigEndian.AppendUint32(b, uint32(c.now.Logical))
+		return binary.BigEndian.AppendUint64(b, uint64(c.duration))
+	}
+	panic(fmt.Sprintf("replication: encode of command kind %d", c.kind))
+}
+
+var errBadCommand = errors.New("replication: malformed command")
+
+func decodeCommand(b []byte) (*command, error) {
+	if len(b) < 9 {
+		return nil, errBadCommand
+	}
+	c := &command{kind: commandKind(b[0]), id: binary.BigEndian.Uint64(b[1:9])}
+	switch c.kind {
+	case cmdWrite:
+		if len(b) < writeHeaderLen {
+			return nil, errBadCommand
+		}
+		c.leaseSeq = int64(binary.BigEndian.Uint64(b[9:17]))
+		c.leaseIndex = binary.BigEndian.Uint64(b[17:25])
+		c.repr = b[25:]
+	case cmdLease:
+		if len(b) != leaseLen {
+			return nil, errBadCommand
+		}
+		c.prevSeq = int64(binary.BigEndian.Uint64(b[9:17]))
+		c.holder = int32(binary.BigEndian.Uint32(b[17:21]))
+		c.now = hlc.Timestamp{WallTime: int64(binary.BigEndian.Uint64(b[21:29])), Logical: int32(binary.BigEndian.Uint32(b[29:33]))}
+		c.duration = time.Duration(binary.BigEndian.Uint64(b[33:41]))
+	default:
+		return nil, errBadCommand
+	}
+	return c, nil
+}
+
+// appliedState is the replicated state a replica persists with every
+// command it applies, so that a restart resumes applying after it.
+type appliedState struct {
+	raftIndex  uint64
+	leaseIndex uint64
+}
+
+func (a appliedState) encode() []byte {
+	b := binary.BigEndian.AppendUint64(nil, a.raftIndex)
+	return binary.BigEndian.AppendUint64(b, a.leaseIndex)
+}
+
+func decodeAppliedState(b []byte) (appliedState, error) {
+	if len(b) != 16 {
+		return appliedState{}, fmt.Errorf("replication: applied state of %d bytes", len(b))
+	}
+	return appliedState{raftIndex: binary.BigEndian.Uint64(b), leaseIndex: binary.BigEndian.Uint64(b[8:])}, nil
+}
+
+func encodeLease(l lease.Lease) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(l.Replica))
+	for _, ts := range []hlc.Timestamp{l.Start, l.Expiration} {
+		b = binary.BigEndian.AppendUint64(b, uint64(ts.WallTime))
+		b = binary.BigEndian.AppendUint32(b, uint32(ts.Logical))
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(l.Sequence))
+}
+
+func decodeLease(b []byte) (lease.Lease, error) {
+	if len(b) != 4+12+12+8 {
+		return lease.Lease{}, fmt.Errorf("replication: lease of %d bytes", len(b))
+	}
+	ts := func(p []byte) hlc.Timestamp {
+		return hlc.Timestamp{WallTime: int64(binary.BigEndian.Uint64(p)), Logical: int32(binary.BigEndian.Uint32(p[8:]))}
+	}
+	return lease.Lease{
+		Replica:    int32(binary.BigEndian.Uint32(b)),
+		Start:      ts(b[4:]),
+		Expiration: ts(b[16:]),
+		Sequence:   int64(binary.BigEndian.Uint64(b[28:])),
+	}, nil
+}

@@ -1,0 +1,133 @@
+package replication
+
+import (
+	"time"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// NodeStatus is what the replicate queue knows of a node.
+type NodeStatus struct {
+	ID   int32
+	Live bool
+	// DownSince is when the node stopped being live (zero while live).
+	DownSince time.Time
+	// Decommissioning nodes give their replicas away.
+	Decommissioning bool
+	// Edge nodes never hold voting replicas (issue 5); not used yet.
+	Edge bool
+}
+
+// NodeLiveness tells the replicate queue which nodes may hold replicas.
+type NodeLiveness interface {
+	Nodes() []NodeStatus
+}
+
+// maybeChangeMembership runs one step of the replicate queue on a replica
+// that leads its range: at most one membership change per call, because
+// raft applies one at a time. The policy, in order:
+//
+//  1. a learner that has caught up with the commit index is promoted to
+//     voter; learners on unusable nodes are removed;
+//  2. with fewer usable voters than the target (the replication factor,
+//     capped by the number of usable nodes), a usable node that holds no
+//     replica is added as a learner (it catches up from the log, without
+//     voting, so a slow newcomer cannot cost the range its quorum);
+//  3. a voter on a node that is decommissioning or has been down longer
+//     than DeadAfter is removed once the usable voters reach the target
+//     (so the replacement exists first); if that voter is this replica,
+//     leadership is transferred instead, and the new leader removes it.
+func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, deadAfter time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.mu.raw.Status()
+	// Only the leader that also holds the lease changes membership: a
+	// leaseholder removed from its range would go on serving without
+	// receiving the log until its lease expired.
+	if st.RaftState != raft.StateLeader || r.checkLeaseLocked(r.store.cfg.Clock.Now(), hlc.Timestamp{}) != nil {
+		return
+	}
+	if r.mu.confChangePending && time.Since(r.mu.confChangeAt) < 10*time.Second {
+		return
+	}
+	self := r.store.cfg.NodeID
+	usable := func(id int32) bool {
+		n, ok := nodes[id]
+		return ok && n.Live && !n.Decommissioning && !n.Edge
+	}
+	removable := func(id int32) bool {
+		n, ok := nodes[id]
+		if !ok {
+			return false // unknown to liveness: leave it alone
+		}
+		return n.Decommissioning || (!n.Live && !n.DownSince.IsZero() && time.Since(n.DownSince) > deadAfter)
+	}
+	target := 0
+	for id := range nodes {
+		if usable(id) {
+			target++
+		}
+	}
+	target = min(max(target, 1), factor)
+
+	var goodVoters, badVoters []int32
+	for id := range st.Config.Voters.IDs() {
+		if removable(int32(id)) {
+			badVoters = append(badVoters, int32(id))
+		} else {
+			goodVoters = append(goodVoters, int32(id))
+		}
+	}
+	for id := range st.Config.Learners {
+		if removable(int32(id)) {
+			r.proposeConfChangeLocked(raftpb.ConfChangeRemoveNode, int32(id))
+			return
+		}
+		if pr, ok := st.Progress[id]; ok && pr.Match >= st.GetCommit() {
+			r.proposeConfChangeLocked(raftpb.ConfChangeAddNode, int32(id))
+			return
+		}
+	}
+	if len(st.Config.Learners) > 0 {
+		return // let the learner catch up first
+	}
+	if len(goodVoters) < target {
+		for id, n := range nodes {
+			if !usable(id) {
+				continue
+			}
+			if _, member := st.Config.Voters.IDs()[uint64(id)]; member {
+				continue
+			}
+			_ = n
+			r.proposeConfChangeLocked(raftpb.ConfChangeAddLearnerNode, id)
+			return
+		}
+	}
+	if len(badVoters) > 0 && len(goodVoters) >= target {
+		victim := badVoters[0]
+		if victim == self {
+			for _, v := range goodVoters {
+				if usable(v) {
+					r.mu.raw.TransferLeader(uint64(v))
+					return
+				}
+			}
+			return
+		}
+		r.proposeConfChangeLocked(raftpb.ConfChangeRemoveNode, victim)
+	}
+}
+
+func (r *Replica) proposeConfChangeLocked(typ raftpb.ConfChangeType, node int32) {
+	cc := &raftpb.ConfChange{Type: typ.Enum(), NodeId: new(uint64(node))}
+	if err := r.mu.raw.ProposeConfChange(cc); err != nil {
+		r.store.log.Warn("membership change not proposed", "range", r.rangeID, "change", typ.String(), "node", node, "err", err)
+		return
+	}
+	r.mu.confChangePending, r.mu.confChangeAt = true, time.Now()
+	r.store.log.Info("proposing membership change", "range", r.rangeID, "change", typ.String(), "node", node)
+}

@@ -1,0 +1,401 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvrpc"
+	"github.com/outpostdb/outpost/kv/local"
+	"github.com/outpostdb/outpost/kv/storage"
+	"github.com/outpostdb/outpost/replication/raftlog"
+	"github.com/outpostdb/outpost/replication/transport"
+)
+
+// Config configures a Store.
+type Config struct {
+	// NodeID of this node; it is also its raft replica ID in every group.
+	NodeID int32
+	Engine storage.Engine
+	Clock  *hlc.Clock
+	// Transport carries raft messages to the other nodes.
+	Transport transport.Transport
+	// TickInterval is the raft clock. Default 50ms.
+	TickInterval time.Duration
+	// ElectionTicks without hearing from a leader start an election.
+	// Default 10 (500ms at the default tick).
+	ElectionTicks int
+	// LeaseDuration of range leases. Default 3s. Failover takes about the
+	// election timeout plus what remains of the dead holder's lease.
+	LeaseDuration time.Duration
+	// Liveness, when set, drives the replicate queue (up-replication,
+	// replacement of dead nodes, decommissioning).
+	Liveness NodeLiveness
+	// ReplicationFactor is the number of voters per range. Default 3
+	// (fewer while fewer nodes are usable).
+	ReplicationFactor int
+	// DeadAfter: a node down this long has its replicas re-created
+	// elsewhere. Default 5 minutes.
+	DeadAfter time.Duration
+	// ReplicateInterval between replicate queue passes. Default 1s.
+	ReplicateInterval time.Duration
+	// Local configures each range's evaluation pipeline (transaction
+	// expiry, GC). NodeID, BootID, RangeID and Replication are set by the
+	// Store.
+	Local local.Config
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) ensureDefaults() {
+	if c.TickInterval == 0 {
+		c.TickInterval = 50 * time.Millisecond
+	}
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = 10
+	}
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = 3 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = 3
+	}
+	if c.DeadAfter == 0 {
+		c.DeadAfter = 5 * time.Minute
+	}
+	if c.ReplicateInterval == 0 {
+		c.ReplicateInterval = time.Second
+	}
+}
+
+// ErrStoreStopped is returned by Send after Stop. Nothing was evaluated,
+// so the caller may retry elsewhere.
+var ErrStoreStopped = fmt.Errorf("replication: store stopped: %w", kvrpc.ErrUnavailable)
+
+// Store holds one node's replicas and implements kvrpc.Handler for the
+// batches routed to this node. It drives every replica's raft group: one
+// goroutine per replica handles Readies, one ticks them all.
+type Store struct {
+	cfg    Config
+	log    *slog.Logger
+	bootID uint64
+
+	mu       sync.RWMutex
+	replicas map[int64]*Replica
+
+	stopOnce     sync.Once
+	stopper      chan struct{}
+	stopCtx      context.Context // cancelled by Stop
+	cancelAll    context.CancelFunc
+	inflight     sync.WaitGroup // Sends in progress
+	inflightMu   sync.RWMutex   // write-held by Stop while it closes the gate
+	wg           sync.WaitGroup
+	stopListener func()
+}
+
+var _ kvrpc.Handler = (*Store)(nil)
+
+// FirstRangeID is the range that covers the whole keyspace at bootstrap.
+const FirstRangeID = 1
+
+// NewStore opens the store over cfg.Engine and loads the replicas it holds.
+// Call Start to run them.
+func NewStore(cfg Config) (*Store, error) {
+	cfg.ensureDefaults()
+	if cfg.NodeID <= 0 || cfg.Engine == nil || cfg.Clock == nil || cfg.Transport == nil {
+		return nil, errors.New("replication: NodeID, Engine, Clock and Transport are required")
+	}
+	boot, err := local.NewBootID()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), bootID: boot,
+		replicas: map[int64]*Replica{}, stopper: make(chan struct{})}
+	s.stopCtx, s.cancelAll = context.WithCancel(context.Background())
+	st, err := raftlog.Open(cfg.Engine, FirstRangeID)
+	if err != nil {
+		return nil, err
+	}
+	if last, err := st.LastIndex(); err != nil {
+		return nil, err
+	} else if last > 0 {
+		if err := s.addReplica(FirstRangeID); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Bootstrap creates the first range with the given voters on a store that
+// holds no replica yet. Every initial voter bootstraps with the same list:
+// the configuration is written as the first entries of the log, so that a
+// replica added later learns it by replaying the log.
+func (s *Store) Bootstrap(voters []int32) error {
+	if s.Replica(FirstRangeID) != nil {
+		return fmt.Errorf("replication: n%d is already bootstrapped", s.cfg.NodeID)
+	}
+	r, err := newReplica(s, FirstRangeID)
+	if err != nil {
+		return err
+	}
+	peers := make([]raft.Peer, len(voters))
+	for i, v := range voters {
+		peers[i] = raft.Peer{ID: uint64(v)}
+	}
+	r.mu.Lock()
+	err = r.mu.raw.Bootstrap(peers)
+	r.mu.Unlock()
+	if err != nil {
+		r.pipeline.Stop()
+		return err
+	}
+	s.mu.Lock()
+	s.replicas[FirstRangeID] = r
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) addReplica(rangeID int64) error {
+	r, err := newReplica(s, rangeID)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.replicas[rangeID] = r
+	s.mu.Unlock()
+	return nil
+}
+
+// NodeID returns the node's ID.
+func (s *Store) NodeID() int32 { return s.cfg.NodeID }
+
+// Coordinator identifies this process in transaction records.
+func (s *Store) Coordinator() kvpb.Coordinator {
+	return kvpb.Coordinator{NodeID: s.cfg.NodeID, BootID: s.bootID}
+}
+
+// Replica returns the replica of rangeID, or nil.
+func (s *Store) Replica(rangeID int64) *Replica {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.replicas[rangeID]
+}
+
+// Start runs the replicas and listens for raft messages.
+func (s *Store) Start() {
+	s.stopListener = s.cfg.Transport.Listen(s.cfg.NodeID, transport.HandlerFunc(s.handleRaft))
+	s.mu.RLock()
+	for _, r := range s.replicas {
+		s.runReplica(r)
+		r.campaignIfSole()
+		r.wake()
+	}
+	s.mu.RUnlock()
+	s.wg.Add(1)
+	go s.tickLoop()
+	if s.cfg.Liveness != nil {
+		s.wg.Add(1)
+		go s.replicateLoop()
+	}
+}
+
+// replicateLoop runs the replicate queue over the ranges this node leads.
+func (s *Store) replicateLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.ReplicateInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopper:
+			return
+		case <-t.C:
+		}
+		nodes := map[int32]NodeStatus{}
+		for _, n := range s.cfg.Liveness.Nodes() {
+			nodes[n.ID] = n
+		}
+		s.mu.RLock()
+		for _, r := range s.replicas {
+			r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter)
+			r.wake()
+		}
+		s.mu.RUnlock()
+	}
+}
+
+func (s *Store) runReplica(r *Replica) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case <-s.stopper:
+				return
+			case <-r.signal:
+			}
+			// Advancing can make another Ready (a single voter commits
+			// its own entries once they are persisted): drain them all.
+			var err error
+			for more := true; more && err == nil; {
+				more, err = r.handleReady()
+			}
+			if err != nil {
+				// Storage failures leave the replica's durable state
+				// unknown: stop serving it rather than diverge.
+				s.log.Error("replica failed; it stops", "range", r.rangeID, "err", err)
+				r.failProposals()
+				return
+			}
+		}
+	}()
+}
+
+func (s *Store) tickLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopper:
+			return
+		case <-t.C:
+		}
+		s.mu.RLock()
+		for _, r := range s.replicas {
+			r.tick()
+		}
+		s.mu.RUnlock()
+	}
+}
+
+func (s *Store) handleRaft(_ context.Context, from int32, msgs []transport.Message) {
+	for _, m := range msgs {
+		r := s.Replica(m.RangeID)
+		if r == nil {
+			// A leader talking to us about a range we do not hold: we
+			// were added to it. Create an empty replica; the leader
+			// fills its log.
+			switch m.Msg.GetType() {
+			case raftpb.MessageType_MsgApp, raftpb.MessageType_MsgHeartbeat, raftpb.MessageType_MsgSnap:
+			default:
+				continue
+			}
+			var err error
+			if r, err = s.createReplica(m.RangeID); err != nil {
+				s.log.Error("cannot create replica", "range", m.RangeID, "err", err)
+				continue
+			}
+		}
+		r.step(m.Msg)
+	}
+}
+
+// createReplica makes an uninitialized replica for a range this node was
+// added to, and runs it.
+func (s *Store) createReplica(rangeID int64) (*Replica, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.replicas[rangeID]; r != nil {
+		return r, nil
+	}
+	select {
+	case <-s.stopper:
+		return nil, ErrStoreStopped
+	default:
+	}
+	r, err := newReplica(s, rangeID)
+	if err != nil {
+		return nil, err
+	}
+	s.replicas[rangeID] = r
+	s.runReplica(r)
+	s.log.Info("replica created", "range", rangeID)
+	return r, nil
+}
+
+func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	// Group by destination so that each pair gets one batch.
+	byNode := map[int32][]transport.Message{}
+	for _, m := range msgs {
+		to := int32(m.GetTo())
+		byNode[to] = append(byNode[to], transport.Message{RangeID: rangeID, Msg: m})
+	}
+	for to, batch := range byNode {
+		if err := s.cfg.Transport.Send(s.cfg.NodeID, to, batch); err != nil && !errors.Is(err, transport.ErrClosed) {
+			s.log.Warn("raft send failed", "to", to, "err", err)
+		}
+	}
+}
+
+// Send implements kvrpc.Handler: it evaluates the batch on the replica of
+// the range holding its keys, which must hold the lease.
+func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+	s.inflightMu.RLock()
+	select {
+	case <-s.stopper:
+		s.inflightMu.RUnlock()
+		return nil, ErrStoreStopped
+	default:
+	}
+	s.inflight.Add(1)
+	s.inflightMu.RUnlock()
+	defer s.inflight.Done()
+
+	r := s.Replica(FirstRangeID)
+	if r == nil {
+		return nil, &kvpb.RangeUnavailableError{RangeID: FirstRangeID, Msg: fmt.Sprintf("n%d holds no replica", s.cfg.NodeID)}
+	}
+	// Stop cancels requests in progress, as a crash would end them.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.stopCtx, cancel)
+	defer stop()
+	resp, err := r.send(ctx, ba)
+	if err != nil && s.stopCtx.Err() != nil {
+		var amb *kvpb.AmbiguousResultError
+		switch {
+		case errors.As(err, &amb):
+		case ba.IsReadOnly():
+			err = fmt.Errorf("%w (was: %v)", ErrStoreStopped, err)
+		default:
+			err = &kvpb.AmbiguousResultError{Msg: fmt.Sprintf("n%d stopped during the request: %v", s.cfg.NodeID, err)}
+		}
+	}
+	return resp, err
+}
+
+// Stop stops the replicas. Writes in flight fail as ambiguous. It does not
+// close the engine.
+func (s *Store) Stop() {
+	s.stopOnce.Do(func() {
+		s.inflightMu.Lock()
+		close(s.stopper)
+		s.inflightMu.Unlock()
+		s.cancelAll()
+		s.inflight.Wait()
+		if s.stopListener != nil {
+			s.stopListener()
+		}
+		s.wg.Wait()
+		s.mu.RLock()
+		for _, r := range s.replicas {
+			r.failProposals()
+			r.pipeline.Stop()
+		}
+		s.mu.RUnlock()
+	})
+}
