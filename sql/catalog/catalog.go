@@ -2,7 +2,8 @@
 // sequences) and their storage in kv. Descriptors are read and written
 // inside the caller's kv.Txn, so DDL is transactional; a catalog version key
 // bumped by every change lets sessions cache descriptors and notice changes
-// with one read.
+// with one read. Tables, sequences and databases record their owner and
+// access list (acl.go); roles themselves live in sql/roles.
 //
 // Layout (system keyspace, see kv/keys):
 //
