@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,8 +46,15 @@ type Config struct {
 	// violations and internal errors at Warn. Default slog.Default().
 	Logger *slog.Logger
 
-	// A TLS *tls.Config will go here; until then SSLRequest and
-	// GSSENCRequest are answered 'N' (see conn.handshake).
+	// TLSConfig, if set, is offered to clients that send SSLRequest
+	// ('S', then a TLS handshake). Nil: SSLRequest is answered 'N'.
+	// GSSENCRequest is always answered 'N'.
+	TLSConfig *tls.Config
+
+	// RequireTLS refuses clients that did not negotiate TLS, with FATAL
+	// 28000 as PostgreSQL's pg_hba.conf does ("no pg_hba.conf entry for
+	// host ..., no encryption"). It needs TLSConfig.
+	RequireTLS bool
 }
 
 // The defaults.
@@ -98,6 +106,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthTimeout < 0 {
 		errs = append(errs, fmt.Errorf("pgwire: AuthTimeout %s < 0", c.AuthTimeout))
+	}
+	if c.RequireTLS && c.TLSConfig == nil {
+		errs = append(errs, errors.New("pgwire: RequireTLS without TLSConfig"))
 	}
 	return errors.Join(errs...)
 }

@@ -100,6 +100,13 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	// stream is what messages are read from and written to: nc, or a
+	// TLS connection over it once the handshake switched to TLS (then
+	// tls is set). Session goroutine only; nc itself never changes, so
+	// that kill may set its deadlines from any goroutine.
+	stream net.Conn
+	tls    bool
+
 	// pid and secret are the BackendKeyData, set by Server.register.
 	pid, secret uint32
 	// session is true once Server.register counted the conn; ready once
@@ -154,6 +161,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		done:  make(chan struct{}),
 		log:   s.log.With("remote", remoteString(nc)),
 	}
+	c.stream = nc
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	c.rd = msgReader{r: c.br, maxBytes: s.cfg.MaxMessageBytes}
 	c.simple = resultWriter{c: c}

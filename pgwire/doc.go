@@ -3,20 +3,23 @@
 // Session of the SQL layer.
 //
 //	client ──TCP──► Server.Serve (accept, connection limit, drain)
-//	                  └─ conn: handshake (SSLRequest 'N', startup, auth) ─► Backend.NewSession
+//	                  └─ conn: handshake (SSLRequest → TLS, startup, auth) ─► Backend.NewSession
 //	                       reader goroutine ──msgs──► session goroutine ─► Session
 //	                                                        └─ results ─► buffered socket writes
 //
 // It owns: message framing and decoding (read.go; strict, bounded by
 // Config.MaxMessageBytes, never allocating more than arrives), the startup
-// handshake and authentication exchange (startup.go, auth.go), the simple
-// and extended query protocols with PostgreSQL's error recovery (discard to
+// handshake, TLS (tls.go) and authentication exchange (startup.go,
+// auth.go; hba.go is the policy: trust for loopback addresses,
+// SCRAM-SHA-256 or md5 otherwise), the simple and extended query
+// protocols with PostgreSQL's error recovery (discard to
 // Sync), CancelRequest, connection limits, idle timeouts and draining
 // (server.go, conn.go), and rendering errors as ErrorResponse: pgwire is
 // where a SQLSTATE (sqlerr) becomes bytes, and nowhere else.
 //
-// Imports: of ours only sql and sql/sqlerr (sql.ResultWriter, which pgwire
-// implements; sql.Column and friends). It is the only importer of
+// Imports: of ours only sql, sql/sqlerr (sql.ResultWriter, which pgwire
+// implements; sql.Column and friends) and sql/roles (password verifiers
+// and the SCRAM exchange, pure functions). It is the only importer of
 // github.com/jackc/pgproto3 (pgwiretest, its test harness, too). It
 // declares what it needs from the SQL layer itself: Backend, Session and
 // the optional Failer (session.go), so that it is tested over a fake
@@ -38,7 +41,7 @@
 // invalid contents) is FATAL here, ERROR there; a bad startup packet gets
 // a FATAL ErrorResponse where PostgreSQL only logs it; COPY is not
 // implemented yet (outside COPY, CopyData, CopyDone and CopyFail are
-// ignored, as PostgreSQL does); FunctionCall is refused (0A000); TLS and
-// GSSAPI encryption are refused ('N'), so sslmode=require clients cannot
-// connect yet.
+// ignored, as PostgreSQL does); FunctionCall is refused (0A000); GSSAPI
+// encryption is refused ('N'), and SSLRequest too when Config.TLSConfig is
+// nil; SCRAM-SHA-256-PLUS (channel binding) is not offered.
 package pgwire

@@ -55,11 +55,9 @@ var errCancelPacket = errors.New("pgwire: cancel request served")
 // *sqlerr.Error for the client (conn.endWith sends it), an I/O error, or
 // errCancelPacket.
 //
-// TLS: when Config gains a *tls.Config, the SSLRequest branch answers 'S',
-// refuses bytes already buffered after the request (CVE-2021-23214:
-// "received unencrypted data after SSL request"), wraps c.nc with
-// tls.Server, resets c.br over it and loops for the StartupMessage, as it
-// does now after 'N'.
+// TLS: with Config.TLSConfig the SSLRequest branch answers 'S' and
+// switches the connection to TLS (startTLS), then loops for the
+// StartupMessage, as it does after 'N'.
 func (c *conn) handshake() (sql.SessionArgs, error) {
 	var sslDone, gssDone bool
 	for {
@@ -70,6 +68,12 @@ func (c *conn) handshake() (sql.SessionArgs, error) {
 		switch {
 		case code == sslRequest && !sslDone && len(body) == 0:
 			sslDone = true
+			if c.srv.cfg.TLSConfig != nil {
+				if err := c.startTLS(); err != nil {
+					return sql.SessionArgs{}, err
+				}
+				continue
+			}
 			if err := c.answerByte(answerNo); err != nil {
 				return sql.SessionArgs{}, err
 			}
@@ -213,6 +217,10 @@ func (c *conn) startSession(args sql.SessionArgs) error {
 		return err
 	}
 	c.log = c.log.With("pid", c.pid, "user", args.User, "database", args.Database)
+	if c.srv.cfg.RequireTLS && !c.tls {
+		return fatalf(sqlerr.InvalidAuthorizationSpec, "no pg_hba.conf entry for host %q, user %q, database %q, no encryption",
+			remoteHost(c.nc), args.User, args.Database)
+	}
 	if err := c.srv.cfg.Authenticator.Authenticate(c.ctx, challenger{c}, args.User, args.Database, c.nc.RemoteAddr()); err != nil {
 		return asFatal(err)
 	}

@@ -65,7 +65,7 @@ func (c *conn) flush() error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	_, err := c.nc.Write(c.wbuf)
+	_, err := c.stream.Write(c.wbuf)
 	c.wbuf = c.wbuf[:0]
 	if cap(c.wbuf) > 4*flushBytes {
 		c.wbuf = nil // do not pin a buffer grown by one huge row

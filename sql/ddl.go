@@ -98,7 +98,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 	if err != nil {
 		return err
 	}
-	td := &catalog.TableDesc{ID: id, ParentID: d.s.dbID, Name: name, NextColumnID: 1, NextIndexID: 2}
+	td := &catalog.TableDesc{ID: id, ParentID: d.s.dbID, Name: name, NextColumnID: 1, NextIndexID: 2, Owner: d.s.roleOID}
 	var pkCols []string
 	var uniques [][]string
 	var uniqueNames []string
@@ -285,7 +285,7 @@ func (d *ddl) makeSequence(name string, start, inc, min, max int64, owner catalo
 	if err != nil {
 		return 0, err
 	}
-	sd := &catalog.SequenceDesc{ID: id, ParentID: d.s.dbID, Name: name, Start: start, Increment: inc, Min: min, Max: max, OwnedBy: owner}
+	sd := &catalog.SequenceDesc{ID: id, ParentID: d.s.dbID, Name: name, Start: start, Increment: inc, Min: min, Max: max, OwnedBy: owner, Owner: d.s.roleOID}
 	return id, catalog.Create(d.ctx, d.txn, &catalog.Descriptor{Kind: catalog.KindSequence, Sequence: sd})
 }
 
@@ -483,7 +483,7 @@ func (d *ddl) createDatabase(n *ast.CreateDatabaseStmt) error {
 	if err != nil {
 		return err
 	}
-	return catalog.Create(d.ctx, d.txn, &catalog.Descriptor{Kind: catalog.KindDatabase, Database: &catalog.DatabaseDesc{ID: id, Name: n.Name.O}})
+	return catalog.Create(d.ctx, d.txn, &catalog.Descriptor{Kind: catalog.KindDatabase, Database: &catalog.DatabaseDesc{ID: id, Name: n.Name.O, Owner: d.s.roleOID}})
 }
 
 func (d *ddl) dropDatabase(n *ast.DropDatabaseStmt) error {

@@ -46,6 +46,9 @@ func (q *sessionSequences) Call(ec *plan.ExecCtx, name string, args []types.Datu
 	if err != nil {
 		return nil, err
 	}
+	if err := q.s.checkSequencePrivilege(ec.Ctx, desc, name); err != nil {
+		return nil, err
+	}
 	switch name {
 	case "nextval":
 		v, err := q.next(ec.Ctx, desc)

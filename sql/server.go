@@ -7,6 +7,7 @@ import (
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/sql/catalog"
+	"github.com/outpostdb/outpost/sql/roles"
 	"github.com/outpostdb/outpost/sql/sqlerr"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	// an error.
 	Ranges RangeReporter
 	Logger *slog.Logger
+	// BootstrapSuperusers are created (LOGIN, no password) on a fresh
+	// cluster. Default DefaultBootstrapSuperusers.
+	BootstrapSuperusers []string
 }
 
 // EnsureDefaults fills unset fields.
@@ -39,6 +43,9 @@ func (c *Config) EnsureDefaults() {
 	if c.NodeID == 0 {
 		c.NodeID = 1
 	}
+	if len(c.BootstrapSuperusers) == 0 {
+		c.BootstrapSuperusers = DefaultBootstrapSuperusers
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -46,8 +53,10 @@ func (c *Config) EnsureDefaults() {
 
 // Server holds what all sessions of a node share.
 type Server struct {
-	cfg Config
-	db  *kv.DB
+	cfg   Config
+	db    *kv.DB
+	roles roleCache
+	conns connCounts
 
 	mu struct {
 		sync.Mutex
@@ -68,9 +77,13 @@ func NewServer(db *kv.DB, cfg Config) *Server {
 // DefaultDatabases exist after bootstrap.
 var DefaultDatabases = []string{"defaultdb", "postgres"}
 
-// Bootstrap creates the default databases if missing. Idempotent.
+// Bootstrap creates the default databases and, on a fresh cluster, the
+// bootstrap superusers if missing. Idempotent.
 func (s *Server) Bootstrap(ctx context.Context) error {
 	return s.db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
+		if err := roles.Bootstrap(ctx, txn, s.cfg.BootstrapSuperusers); err != nil {
+			return err
+		}
 		for _, name := range DefaultDatabases {
 			_, ok, err := catalog.LookupID(ctx, txn, 0, name)
 			if err != nil {
@@ -100,6 +113,7 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 		dbName = args.User
 	}
 	var dbID catalog.ID
+	var role *roles.Role
 	err := s.db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
 		id, ok, err := catalog.LookupID(ctx, txn, 0, dbName)
 		if err != nil {
@@ -109,12 +123,18 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 			return sqlerr.New(sqlerr.InvalidCatalogName, "database %q does not exist", dbName)
 		}
 		dbID = id
-		return nil
+		role, err = connectCheck(ctx, txn, args.User, id, dbName)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return newSession(s, args, dbID, dbName), nil
+	if err := s.acquireConn(role); err != nil {
+		return nil, err
+	}
+	sess := newSession(s, args, dbID, dbName)
+	sess.initRole(role)
+	return sess, nil
 }
 
 // SetStatementMemoryForTesting lowers the per-statement memory budget.

@@ -39,6 +39,11 @@ type Session struct {
 	dbName        string
 	dbID          catalog.ID
 	vars          *sessionVars
+	// roleOID is the session user's role: it owns what the session
+	// creates.
+	roleOID uint32
+	// roleMemo remembers the role read in the current transaction.
+	roleMemo roleMemo
 
 	txn    *kv.Txn
 	mode   txnMode
@@ -87,6 +92,7 @@ func newSession(srv *Server, args SessionArgs, dbID catalog.ID, dbName string) *
 
 // Close ends the session, rolling back any open transaction.
 func (s *Session) Close() {
+	s.srv.releaseConn(s.user)
 	if s.txn != nil {
 		s.txn.Rollback(context.Background())
 		s.txn = nil
@@ -114,7 +120,7 @@ func (s *Session) ParameterStatus(changedOnly bool) map[string]string {
 }
 
 func (s *Session) evalContext() *types.EvalContext {
-	return &types.EvalContext{Now: time.Now(), Location: s.vars.location()}
+	return &types.EvalContext{Now: time.Now(), Location: s.vars.location(), User: s.user}
 }
 
 // ---- transactions ----
@@ -373,6 +379,8 @@ type built struct {
 	ddl        bool
 	cols       []plan.ResultCol
 	paramTypes []*types.T
+	// cat resolved the statement's names (privilege checks reuse it).
+	cat *catalogView
 }
 
 // build plans st (DDL is recognised, not run).
@@ -380,7 +388,7 @@ func (s *Session) build(ctx context.Context, st *parser.Statement, paramTypes []
 	cat := s.catalogView(ctx)
 	b := s.newBuilder(cat, paramTypes, st)
 	b.Funcs = cat.funcs()
-	out := &built{tagName: strings.ToUpper(st.Tag)}
+	out := &built{tagName: strings.ToUpper(st.Tag), cat: cat}
 	var err error
 	switch n := st.AST.(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
@@ -441,6 +449,10 @@ func (s *Session) execute(ctx context.Context, st *parser.Statement, params []ty
 	sctx, cancel := s.vars.statementContext(ctx)
 	b, err := s.build(sctx, st, paramTypes)
 	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := s.checkPrivileges(b.cat, st); err != nil {
 		cancel()
 		return nil, err
 	}

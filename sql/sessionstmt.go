@@ -99,10 +99,10 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		s.wroteCatalog = true
 		d := &ddl{s: s, ctx: ctx, txn: s.txn, st: st}
 		for _, o := range ss.Objects {
-			var err error
-			if ss.Kind == pgdialect.DropIndex {
+			err := s.checkSessionDDL(ctx, ss.Kind, o.Name)
+			if err == nil && ss.Kind == pgdialect.DropIndex {
 				err = d.dropIndex(o.Name, ss.IfExists)
-			} else {
+			} else if err == nil {
 				err = d.truncate(o.Name)
 			}
 			if err != nil {
@@ -113,6 +113,9 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			return err
 		}
 		return w.CommandComplete(ss.Tag())
+	case pgdialect.CreateRole, pgdialect.AlterRole, pgdialect.DropRole, pgdialect.Grant, pgdialect.Revoke,
+		pgdialect.AlterOwner, pgdialect.ReassignOwned, pgdialect.DropOwned:
+		return s.runRoleStmt(ctx, st, w)
 	case pgdialect.Discard:
 		if s.mode != noTxn {
 			return sqlerr.New(sqlerr.ActiveSQLTransaction, "DISCARD ALL cannot run inside a transaction block")

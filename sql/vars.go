@@ -52,6 +52,7 @@ var settings = map[string]settingDef{
 	"client_min_messages":                    {def: "notice"},
 	"timezone_abbreviations":                 {def: "Default"},
 	"default_transaction_use_follower_reads": {def: "off"},
+	"password_encryption":                    {def: "scram-sha-256", validate: validatePasswordEncryption},
 }
 
 func readOnly(name string) func(string) (string, error) {

@@ -82,6 +82,9 @@ func runStart(logger *slog.Logger, args []string) error {
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:5435", "HTTP address (/health)")
 	fs.DurationVar(&cfg.MaxClockOffset, "max-offset", 500*time.Millisecond, "maximum clock offset between nodes")
 	fs.DurationVar(&cfg.KV.GCTTL, "gc-ttl", 25*time.Hour, "keep old row versions this long")
+	trust := fs.String("trust-addrs", "127.0.0.0/8,::1/128", "loopback client addresses admitted without a password (comma-separated CIDRs; empty: none)")
+	fs.StringVar(&cfg.Security.CertsDir, "certs-dir", "", "directory with the TLS certificate and key ("+server.CertFile+", "+server.KeyFile+"); default: a self-signed pair in <store>/certs")
+	fs.BoolVar(&cfg.Security.RequireTLS, "require-tls", false, "refuse SQL clients that do not use TLS")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +92,9 @@ func runStart(logger *slog.Logger, args []string) error {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.Join = append(cfg.Join, a)
 		}
+	}
+	if err := parseSecurityFlags(&cfg, *trust); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	srv, err := server.Start(ctx, cfg)

@@ -2,7 +2,8 @@
 // sequences) and their storage in kv. Descriptors are read and written
 // inside the caller's kv.Txn, so DDL is transactional; a catalog version key
 // bumped by every change lets sessions cache descriptors and notice changes
-// with one read.
+// with one read. Tables, sequences and databases record their owner and
+// access list (acl.go); roles themselves live in sql/roles.
 //
 // Layout (system keyspace, see kv/keys):
 //
@@ -56,6 +57,10 @@ type Descriptor struct {
 type DatabaseDesc struct {
 	ID   ID     `json:"id"`
 	Name string `json:"name"`
+	// Owner is the owning role's OID (0: BootstrapOwner).
+	Owner uint32 `json:"owner,omitempty"`
+	// ACL is nil until the first GRANT or REVOKE (see DatabaseACL).
+	ACL *ACL `json:"acl,omitempty"`
 }
 
 // ColumnDesc describes a column.
@@ -108,6 +113,10 @@ type TableDesc struct {
 	Checks       []CheckDesc  `json:"checks,omitempty"`
 	// Version increases with every change of the descriptor.
 	Version uint64 `json:"version"`
+	// Owner is the creating role's OID (0: BootstrapOwner); ACL holds
+	// what GRANT gave others.
+	Owner uint32 `json:"owner,omitempty"`
+	ACL   ACL    `json:"acl,omitempty"`
 }
 
 // SequenceDesc describes a sequence; its value lives at SequenceValueKey.
@@ -121,6 +130,10 @@ type SequenceDesc struct {
 	Max       int64  `json:"max"`
 	// OwnedBy is the table owning a SERIAL sequence (dropped with it).
 	OwnedBy ID `json:"owned_by,omitempty"`
+	// Owner is the creating role's OID (0: BootstrapOwner); ACL holds
+	// what GRANT gave others (USAGE, SELECT, UPDATE).
+	Owner uint32 `json:"owner,omitempty"`
+	ACL   ACL    `json:"acl,omitempty"`
 }
 
 // Column returns the column named name.

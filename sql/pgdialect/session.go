@@ -68,6 +68,9 @@ func (k SessionKind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
 	}
+	if n, ok := roleKindNames[k]; ok {
+		return n
+	}
 	return "SessionKind(?)"
 }
 
@@ -159,6 +162,12 @@ type SessionStmt struct {
 	RestartIdentity bool
 	// Copy is set for Copy.
 	Copy *CopyStmt
+	// Role is set for CreateRole, AlterRole and DropRole; Grant for
+	// Grant and Revoke.
+	Role  *RoleStmt
+	Grant *GrantStmt
+	// Owner is set for AlterOwner, ReassignOwned and DropOwned.
+	Owner *OwnerStmt
 
 	tag string
 }
@@ -180,6 +189,9 @@ func (r *rw) session(seq []*node, toks []token) *SessionStmt {
 	}
 	if hasWords(seq, 0, "drop", "index") {
 		return r.dropIndex(seq)
+	}
+	if s := r.roleStmt(seq); s != nil {
+		return s
 	}
 	if !sessionWords[head.tok.val] {
 		return nil

@@ -122,6 +122,8 @@ type EvalContext struct {
 	Rand *rand.Rand
 	// Clock supplies clock_timestamp(); nil means time.Now.
 	Clock func() time.Time
+	// User is the session user (current_user, session_user).
+	User string
 }
 
 // Loc returns the session time zone (UTC if unset). ctx may be nil.

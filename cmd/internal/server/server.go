@@ -58,8 +58,11 @@ type Config struct {
 	// SQL configures the SQL layer.
 	SQL sql.Config
 	// PGWire configures the PostgreSQL listener (Addr is taken from SQLAddr).
+	// Its Authenticator and TLS fields, if unset, come from Security.
 	PGWire pgwire.Config
 	Logger *slog.Logger
+	// Security configures authentication and TLS.
+	Security SecurityConfig
 }
 
 // EnsureDefaults fills unset fields.
@@ -86,7 +89,7 @@ func (c *Config) Validate() error {
 	if c.MaxClockOffset < 0 {
 		return errors.New("server: negative max clock offset")
 	}
-	return nil
+	return c.Security.validate()
 }
 
 // Server is a running node.
@@ -153,6 +156,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	pgCfg := cfg.PGWire
 	pgCfg.Addr = cfg.SQLAddr
 	pgCfg.Logger = cfg.Logger
+	if err := s.configureSecurity(&pgCfg); err != nil {
+		return nil, err
+	}
 	s.pg = pgwire.NewServer(pgCfg, backend{s.sql})
 	if s.sqlLn, err = net.Listen("tcp", cfg.SQLAddr); err != nil {
 		return nil, fmt.Errorf("server: SQL listener: %w", err)
