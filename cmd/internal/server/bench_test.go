@@ -36,6 +36,9 @@ func benchTargets() []benchTarget {
 		b.Cleanup(func() { _ = srv.Stop(context.Background()) })
 		return dsn(srv, "defaultdb")
 	}}}
+	ts = append(ts, benchTarget{"cluster3", func(b *testing.B) string {
+		return startCluster(b, 3)[0]
+	}})
 	if pg := os.Getenv("OUTPOST_BENCH_PG"); pg != "" {
 		ts = append(ts, benchTarget{"postgres", func(*testing.B) string { return pg }})
 	}
