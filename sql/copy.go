@@ -205,7 +205,13 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 				return 0, sqlerr.Convert(in.err).WithWhere("%s", where())
 			}
 			e := sqlerr.Convert(err)
-			if o.Format == copyfmt.Binary {
+			if o.Format == copyfmt.Binary && rd.Line() == 0 {
+				return 0, e // the file header: PostgreSQL gives no CONTEXT
+			}
+			if f := rd.Field(); f >= 0 {
+				return 0, e.WithWhere("%s, column %s", where(), names[f])
+			}
+			if o.Format == copyfmt.Binary || copyfmt.InLine(err) {
 				return 0, e.WithWhere("%s", where())
 			}
 			return 0, e.WithWhere("%s: \"%s\"", where(), rd.LineText())

@@ -39,19 +39,26 @@ type Reader struct {
 	// fields are the current row's fields, pointing into raw or buf.
 	fields [][]byte
 	buf    []byte
-	// crlf: lines end in \r\n (decided by the first line).
-	crlf, eolKnown bool
-	started, done  bool
+	// eol is the line terminator style (eolNL, eolCR, eolCRNL), decided
+	// by the first line.
+	eol           int
+	started, done bool
+	// field is the binary field being read, -1 between fields.
+	field int
 }
 
 // NewReader reads rows of len(cols) fields from r; cols are the column
 // names (for HEADER MATCH and error messages).
 func NewReader(r io.Reader, o *Options, cols []string) *Reader {
-	return &Reader{o: o, cols: cols, br: bufio.NewReaderSize(r, readBufferBytes)}
+	return &Reader{o: o, cols: cols, br: bufio.NewReaderSize(r, readBufferBytes), field: -1}
 }
 
 // Line is the 1-based number of the line (record) last read.
 func (r *Reader) Line() int { return r.line }
+
+// Field is the index of the binary field whose reading failed, -1 if
+// none (PostgreSQL's CONTEXT then names its column).
+func (r *Reader) Field() int { return r.field }
 
 // LineText is the current line as PostgreSQL quotes it in an error
 // CONTEXT (at most 100 bytes, then "..."); empty in binary format.
@@ -140,108 +147,171 @@ func (r *Reader) header() error {
 	return nil
 }
 
-// nextLine reads one physical line into r.raw (text and CSV): the bytes
-// up to an unescaped newline (text) or a newline outside quotes (CSV).
-// It returns io.EOF at the end of the stream or at the end marker.
+// Line terminators: the first line decides, as in PostgreSQL.
+const (
+	eolUnknown = iota
+	eolNL
+	eolCR
+	eolCRNL
+)
+
+// lineError is a malformed line: PostgreSQL reports it without the
+// line's text, which it has not finished reading.
+type lineError struct{ e *sqlerr.Error }
+
+func (e lineError) Error() string { return e.e.Error() }
+func (e lineError) Unwrap() error { return e.e }
+
+// InLine reports whether err was found while reading a line, before its
+// text was known: PostgreSQL's CONTEXT then names the line without
+// quoting it.
+func InLine(err error) bool {
+	var le lineError
+	return errors.As(err, &le)
+}
+
+// nextLine reads one line into r.raw (text and CSV) without its
+// terminator: the bytes up to a newline that is not escaped by a
+// backslash (text) or inside quotes (CSV). It returns io.EOF at the end
+// of the stream or at the end marker (text: `\.` followed by the end of
+// the line, the bytes before it being the last line; CSV: `\.` alone on
+// a line).
 func (r *Reader) nextLine() error {
 	r.raw = r.raw[:0]
-	inQuote := false
-	escaped := false // text: the previous byte was an unpaired backslash
+	csv := r.o.Format == CSV
+	q, esc := r.o.Quote, r.o.Escape
+	inQuote, escaped := false, false
+	r.line++
 	for {
-		chunk, err := r.br.ReadSlice('\n')
-		if err != nil && err != bufio.ErrBufferFull && err != io.EOF {
+		c, err := r.br.ReadByte()
+		if err == io.EOF {
+			if len(r.raw) == 0 {
+				r.line--
+				return io.EOF
+			}
+			break // a last line without terminator
+		}
+		if err != nil {
 			return err
 		}
-		start := len(r.raw)
-		r.raw = append(r.raw, chunk...)
-		// Scan what was added for quote/escape state, so that a
-		// newline inside quotes (CSV) or after a backslash (text)
-		// does not end the line.
-		for i := start; i < len(r.raw); i++ {
-			c := r.raw[i]
-			if r.o.Format == CSV {
+		if csv {
+			if inQuote {
 				switch {
-				case inQuote && c == r.o.Escape && r.o.Escape != r.o.Quote && i+1 < len(r.raw) &&
-					(r.raw[i+1] == r.o.Quote || r.raw[i+1] == r.o.Escape):
-					i++
-				case c == r.o.Quote:
-					inQuote = !inQuote
+				case c == esc && esc != q:
+					if n, err := r.br.ReadByte(); err == nil {
+						if n == q || n == esc {
+							r.raw = append(r.raw, c, n)
+							continue
+						}
+						_ = r.br.UnreadByte()
+					}
+				case c == q:
+					inQuote = false
+				case c == '\n':
+					r.line++ // PostgreSQL counts the lines inside quotes
 				}
+				r.raw = append(r.raw, c)
 				continue
 			}
-			if escaped {
-				escaped = false
-			} else if c == '\\' {
-				escaped = true
+			if c == q {
+				inQuote = true
+				r.raw = append(r.raw, c)
+				continue
 			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		endsNL := len(r.raw) > 0 && r.raw[len(r.raw)-1] == '\n'
-		if endsNL && (inQuote || (r.o.Format == Text && escaped)) {
-			escaped = false
-			if err == io.EOF {
-				break
-			}
-			continue // the newline is data
-		}
-		if err == io.EOF && len(r.raw) == 0 {
-			return io.EOF
-		}
-		break
-	}
-	if inQuote {
-		// The stream ended inside quotes.
-		r.line++
-		return badFormat("unterminated CSV quoted field")
-	}
-	r.line++
-	n := len(r.raw)
-	if n > 0 && r.raw[n-1] == '\n' {
-		n--
-		cr := n > 0 && r.raw[n-1] == '\r'
-		if !r.eolKnown {
-			r.eolKnown, r.crlf = true, cr
-		}
-		if r.crlf {
-			if !cr {
-				return badFormat("literal newline found in data").WithHint("Use \"\\n\" to represent newline.")
-			}
-			n--
-		}
-	}
-	r.raw = r.raw[:n]
-	if r.o.Format == Text {
-		// A newline escaped by a backslash is data; an unescaped
-		// carriage return is not allowed in data.
-		// `\.` ends the data; it may only end a line.
-		escaped := false
-		for i, c := range r.raw {
+		} else {
 			if escaped {
 				escaped = false
 				if c == '.' {
-					if i+1 != len(r.raw) {
-						return badFormat("end-of-copy marker corrupt")
-					}
-					r.raw = r.raw[:i-1]
-					r.done = true
-					if i == 1 {
-						return io.EOF
-					}
-					break
+					return r.endMarker()
 				}
+				r.raw = append(r.raw, c)
 				continue
 			}
-			switch c {
-			case '\\':
+			if c == '\\' {
 				escaped = true
-			case '\r':
-				return badFormat("literal carriage return found in data").WithHint("Use \"\\r\" to represent carriage return.")
+				r.raw = append(r.raw, c)
+				continue
 			}
 		}
-	} else if string(r.raw) == `\.` {
+		if c != '\n' && c != '\r' {
+			r.raw = append(r.raw, c)
+			continue
+		}
+		if err := r.terminator(c); err != nil {
+			return err
+		}
+		break
+	}
+	if csv && !inQuote && string(r.raw) == `\.` {
 		r.raw = r.raw[:0]
+		return io.EOF
+	}
+	return nil
+}
+
+// terminator checks a line's terminator c against the style of the first
+// line, reading the \n of a \r\n.
+func (r *Reader) terminator(c byte) error {
+	if r.eol == eolUnknown {
+		r.eol = eolNL
+		if c == '\r' {
+			r.eol = eolCR
+			if n, err := r.br.ReadByte(); err == nil {
+				if n == '\n' {
+					r.eol = eolCRNL
+				} else {
+					_ = r.br.UnreadByte()
+				}
+			}
+		}
+		return nil
+	}
+	switch {
+	case c == '\n' && r.eol == eolNL:
+		return nil
+	case c == '\r' && r.eol == eolCR:
+		return nil
+	case c == '\r' && r.eol == eolCRNL:
+		if n, err := r.br.ReadByte(); err == nil {
+			if n == '\n' {
+				return nil
+			}
+			_ = r.br.UnreadByte()
+		}
+	}
+	csv := r.o.Format == CSV
+	if c == '\r' {
+		if csv {
+			return lineError{badFormat("unquoted carriage return found in data").WithHint("Use quoted CSV field to represent carriage return.")}
+		}
+		return lineError{badFormat("literal carriage return found in data").WithHint("Use \"\\r\" to represent carriage return.")}
+	}
+	if csv {
+		return lineError{badFormat("unquoted newline found in data").WithHint("Use quoted CSV field to represent newline.")}
+	}
+	return lineError{badFormat("literal newline found in data").WithHint("Use \"\\n\" to represent newline.")}
+}
+
+// endMarker handles `\.` in a text line (the backslash is in r.raw): it
+// must end the line; the bytes before it are the last line.
+func (r *Reader) endMarker() error {
+	r.raw = r.raw[:len(r.raw)-1]
+	c, err := r.br.ReadByte()
+	switch {
+	case err == io.EOF:
+	case err != nil:
+		return err
+	case c == '\n' || c == '\r':
+		if c == '\r' {
+			if n, err := r.br.ReadByte(); err == nil && n != '\n' {
+				_ = r.br.UnreadByte()
+			}
+		}
+	default:
+		return lineError{badFormat("end-of-copy marker corrupt")}
+	}
+	r.done = true
+	if len(r.raw) == 0 {
 		return io.EOF
 	}
 	return nil
@@ -504,7 +574,8 @@ func (r *Reader) readBinary() ([][]byte, error) {
 	type span struct{ off, n int }
 	var spans [16]span
 	sp := spans[:0]
-	for range int(count) {
+	for i := range int(count) {
+		r.field = i
 		if _, err := io.ReadFull(r.br, n[:]); err != nil {
 			return nil, r.binaryEOF(err)
 		}
@@ -528,6 +599,7 @@ func (r *Reader) readBinary() ([][]byte, error) {
 		}
 		sp = append(sp, span{off, int(l)})
 	}
+	r.field = -1
 	for _, s := range sp {
 		if s.off < 0 {
 			r.fields = append(r.fields, nil)
