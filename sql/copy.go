@@ -53,6 +53,10 @@ type CopySource interface {
 	Next(ctx context.Context) ([]byte, error)
 }
 
+// copyBatchRows is how many rows COPY FROM writes per kv batch: enough to
+// amortize a batch's fixed costs, few enough to bound the memory held.
+const copyBatchRows = 128
+
 // copyWriterOf finds the CopyWriter behind w.
 func copyWriterOf(w ResultWriter) (CopyWriter, bool) {
 	if n, ok := w.(noRowDescription); ok {
@@ -191,14 +195,41 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 	rd := copyfmt.NewReader(in, o, names)
 	table := t.Desc.Name
 	where := func() string { return fmt.Sprintf("COPY %s, line %d", table, rd.Line()) }
-	row := make(plan.Row, len(t.Desc.Columns))
+	// Rows are written copyBatchRows at a time (one kv batch each); the
+	// batch's rows and their line numbers are reused from batch to batch.
+	batch := make([]plan.Row, copyBatchRows)
+	for i := range batch {
+		batch[i] = make(plan.Row, len(t.Desc.Columns))
+	}
+	lines := make([]int, copyBatchRows)
+	pending := 0
 	var n int64
+	flush := func() error {
+		if pending == 0 {
+			return nil
+		}
+		i, err := rw.InsertBatch(batch[:pending])
+		if err != nil {
+			e := sqlerr.Convert(err)
+			if i >= 0 {
+				return e.WithWhere("COPY %s, line %d", table, lines[i])
+			}
+			return e.WithWhere("%s", where())
+		}
+		n += int64(pending)
+		pending = 0
+		return ctx.Err()
+	}
 	for {
 		fields, err := rd.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			// Rows before the bad one come first: their errors too.
+			if ferr := flush(); ferr != nil {
+				return 0, ferr
+			}
 			if in.err != nil {
 				// The stream failed (CopyFail, cancellation, the client
 				// went away): PostgreSQL names the line it was at.
@@ -216,6 +247,7 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 			}
 			return 0, e.WithWhere("%s: \"%s\"", where(), rd.LineText())
 		}
+		row := batch[pending]
 		for i, f := range fields {
 			p := pos[i]
 			if f == nil {
@@ -230,6 +262,9 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 				d, err = types.ParseText(t.Types[p], string(f), ec.Eval)
 			}
 			if err != nil {
+				if ferr := flush(); ferr != nil {
+					return 0, ferr
+				}
 				e := sqlerr.Convert(err)
 				if o.Format == copyfmt.Binary {
 					return 0, e.WithWhere("%s, column %s", where(), names[i])
@@ -245,19 +280,23 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 			row[i] = types.Null
 			if defaults[i] != nil {
 				if row[i], err = defaults[i].Eval(ec, nil); err != nil {
+					if ferr := flush(); ferr != nil {
+						return 0, ferr
+					}
 					return 0, sqlerr.Convert(err).WithWhere("%s", where())
 				}
 			}
 		}
-		if err := rw.Insert(row); err != nil {
-			return 0, sqlerr.Convert(err).WithWhere("%s", where())
-		}
-		n++
-		if n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
+		lines[pending] = rd.Line()
+		pending++
+		if pending == len(batch) {
+			if err := flush(); err != nil {
 				return 0, err
 			}
 		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
 	}
 	// Data after the end marker is read and ignored, as PostgreSQL does.
 	if _, err := io.Copy(io.Discard, in); err != nil {
