@@ -361,7 +361,7 @@ func (r *Reader) splitText() error {
 		case string(raw) == r.o.Null:
 			r.fields = append(r.fields, nil)
 		case !hasEsc:
-			r.fields = append(r.fields, raw)
+			r.fields = append(r.fields, nonNil(raw))
 		default:
 			r.fields = append(r.fields, r.unescape(raw))
 		}
@@ -416,7 +416,19 @@ func (r *Reader) unescape(raw []byte) []byte {
 		}
 		r.buf = append(r.buf, c)
 	}
-	return r.buf[start:len(r.buf):len(r.buf)]
+	return nonNil(r.buf[start:len(r.buf):len(r.buf)])
+}
+
+// empty is the value of an empty field: not nil, which is NULL.
+var empty = []byte{}
+
+// nonNil returns b, or an empty non-nil slice when b is nil (a slice of a
+// buffer not allocated yet).
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return empty
+	}
+	return b
 }
 
 func isHex(c byte) bool {
@@ -497,7 +509,7 @@ func (r *Reader) splitCSV() error {
 		if isNull {
 			r.fields = append(r.fields, nil)
 		} else {
-			r.fields = append(r.fields, f[:len(f):len(f)])
+			r.fields = append(r.fields, nonNil(f[:len(f):len(f)]))
 		}
 		if i >= len(line) {
 			return nil
@@ -605,7 +617,7 @@ func (r *Reader) readBinary() ([][]byte, error) {
 			r.fields = append(r.fields, nil)
 			continue
 		}
-		r.fields = append(r.fields, r.buf[s.off:s.off+s.n:s.off+s.n])
+		r.fields = append(r.fields, nonNil(r.buf[s.off:s.off+s.n:s.off+s.n]))
 	}
 	return r.fields, nil
 }
