@@ -11,7 +11,10 @@
 // Config.MaxMessageBytes, never allocating more than arrives), the startup
 // handshake and authentication exchange (startup.go, auth.go), the simple
 // and extended query protocols with PostgreSQL's error recovery (discard to
-// Sync), CancelRequest, connection limits, idle timeouts and draining
+// Sync), the COPY sub-protocol (copy.go: CopyInResponse/CopyOutResponse,
+// CopyData, CopyDone, CopyFail, read on the session goroutine inside the
+// running statement; outside COPY the last three are ignored, as
+// PostgreSQL does), CancelRequest, connection limits, idle timeouts and draining
 // (server.go, conn.go), and rendering errors as ErrorResponse: pgwire is
 // where a SQLSTATE (sqlerr) becomes bytes, and nowhere else.
 //
@@ -36,9 +39,8 @@
 //
 // Known differences from PostgreSQL 15: a malformed body (valid length,
 // invalid contents) is FATAL here, ERROR there; a bad startup packet gets
-// a FATAL ErrorResponse where PostgreSQL only logs it; COPY is not
-// implemented yet (outside COPY, CopyData, CopyDone and CopyFail are
-// ignored, as PostgreSQL does); FunctionCall is refused (0A000); TLS and
+// a FATAL ErrorResponse where PostgreSQL only logs it; FunctionCall is
+// refused (0A000); TLS and
 // GSSAPI encryption are refused ('N'), so sslmode=require clients cannot
 // connect yet.
 package pgwire
