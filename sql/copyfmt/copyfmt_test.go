@@ -73,8 +73,8 @@ func TestReader(t *testing.T) {
 		{text, "1\tx\n2\t\\N\n", `"1" "x" | "2" <NULL>`},
 		{text, "1\tx", `"1" "x"`},
 		{text, "1\ta\\tb\\\\c\\n\\101\\x41\\x4g\\q\n", `"1" "a\tb\\c\nAA\x04gq"`},
-		{text, "1\ta\\\tb\n", `"1" "a\tb"`},          // escaped delimiter
-		{text, "1\ta\\\nb\n", `"1" "a\nb"`},          // escaped newline
+		{text, "1\ta\\\tb\n", `"1" "a\tb"`},             // escaped delimiter
+		{text, "1\ta\\\nb\n", `"1" "a\nb"`},             // escaped newline
 		{text, "1\tx\r\n2\ty\r\n", `"1" "x" | "2" "y"`}, // \r\n
 		{text, "1\tx\r2\ty\r", `"1" "x" | "2" "y"`},     // \r
 		{text, "1\tx\n\\.\n3\tz\n", `"1" "x"`},
