@@ -248,8 +248,14 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 			return 0, e.WithWhere("%s: \"%s\"", where(), rd.LineText())
 		}
 		row := batch[pending]
-		for i, f := range fields {
-			p := pos[i]
+		for i, p := range pos {
+			if i >= len(fields) {
+				if ferr := flush(); ferr != nil {
+					return 0, ferr
+				}
+				return 0, sqlerr.Convert(rd.Missing(i)).WithWhere("%s: \"%s\"", where(), rd.LineText())
+			}
+			f := fields[i]
 			if f == nil {
 				row[p] = types.Null
 				continue
@@ -323,12 +329,11 @@ func limitValue(f []byte) string {
 // (so that it never asks for data after CopyDone) and the stream's own
 // error (to tell it from a format error).
 type sourceReader struct {
-	ctx  context.Context
-	src  CopySource
-	buf  []byte
-	eof  bool
-	err  error
-	read int64
+	ctx context.Context
+	src CopySource
+	buf []byte
+	eof bool
+	err error
 }
 
 func (r *sourceReader) Read(p []byte) (int, error) {
@@ -352,7 +357,6 @@ func (r *sourceReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
-	r.read += int64(n)
 	return n, nil
 }
 

@@ -80,9 +80,10 @@ func TestReader(t *testing.T) {
 		{text, "1\tx\n\\.\n3\tz\n", `"1" "x"`},
 		{text, "1\tx\\.\n3\tz\n", `"1" "x"`},
 		{text, "1\tx\n\\.x\n", `"1" "x"; line 2: end-of-copy marker corrupt`},
+		{text, "1\tx\n\\.", `"1" "x"; line 2: end-of-copy marker corrupt`},
 		{text, "1\tx\n2\ty\r\n", `"1" "x"; line 2: literal carriage return found in data`},
 		{text, "1\tx\r\n2\ty\n", `"1" "x"; line 2: literal newline found in data`},
-		{text, "1\n", `; line 1: missing data for column "b"`},
+		{text, "1\n", `"1"`}, // short: the caller reports the missing column
 		{text, "1\t2\t3\n", `; line 1: extra data after last expected column`},
 		{text, "\\N\t\\\\N\n", `<NULL> "\\N"`},
 		{map[string]string{"header": "true"}, "a\tb\n1\t2\n", `"1" "2"`},
@@ -307,7 +308,7 @@ func FuzzReader(f *testing.F) {
 				}
 				return
 			}
-			if len(row) != len(cols) {
+			if len(row) > len(cols) || format%3 == 2 && len(row) != len(cols) {
 				t.Fatalf("row %d has %d fields", i, len(row))
 			}
 			if i > len(data) {

@@ -77,7 +77,9 @@ func limitPrintout(b []byte) string {
 	return string(b[:n]) + "..."
 }
 
-// Read returns the next row: one field per column, nil for NULL. The
+// Read returns the next row: one field per column, nil for NULL (in text
+// and CSV, fewer fields than columns when the line is short: see
+// Missing). The
 // slices are valid until the next call. It returns io.EOF after the last
 // row (the end of the stream or the `\.` marker), and an *sqlerr.Error
 // for malformed data; errors of the stream itself are returned as they
@@ -299,6 +301,8 @@ func (r *Reader) endMarker() error {
 	c, err := r.br.ReadByte()
 	switch {
 	case err == io.EOF:
+		// PostgreSQL wants a line end after the marker.
+		return lineError{badFormat("end-of-copy marker corrupt")}
 	case err != nil:
 		return err
 	case c == '\n' || c == '\r':
@@ -328,14 +332,20 @@ func (r *Reader) readText() ([][]byte, error) {
 	return r.fields, r.checkCount()
 }
 
+// checkCount refuses a row with more fields than columns. A row with
+// fewer is returned as it is: PostgreSQL converts the fields it has, in
+// column order, before it reports the first missing one (Missing), so
+// that a bad value in an earlier column is the error.
 func (r *Reader) checkCount() error {
 	if len(r.fields) > len(r.cols) {
 		return badFormat("extra data after last expected column")
 	}
-	if len(r.fields) < len(r.cols) {
-		return badFormat("missing data for column %q", r.cols[len(r.fields)])
-	}
 	return nil
+}
+
+// Missing is the error for a row that has no field for column i.
+func (r *Reader) Missing(i int) error {
+	return badFormat("missing data for column %q", r.cols[i])
 }
 
 // splitText splits r.raw into fields, undoing backslash escapes. A field

@@ -248,6 +248,8 @@ func TestCopyPgConnTextAndCSV(t *testing.T) {
 	}{
 		{"100\ta\t1\n101\tb\n", `COPY t FROM STDIN`, "22P04", "COPY t, line 2: \"101\tb\"", ""},
 		{"100\ta\t1\t2\n", `COPY t FROM STDIN`, "22P04", "COPY t, line 1: \"100\ta\t1\t2\"", ""},
+		{"100\ta\t1\n\n", `COPY t FROM STDIN`, "22P02", "COPY t, line 2, column a: \"\"", ""},
+		{"100\ta\t1\n\\.", `COPY t FROM STDIN`, "22P04", "COPY t, line 2", ""},
 		{"100\ta\tx\n", `COPY t FROM STDIN`, "22P02", `COPY t, line 1, column c: "x"`, ""},
 		{"100\ta\t1\n1\tdup\t1\n", `COPY t FROM STDIN`, "23505", `COPY t, line 2`, ""},
 		{"a,b\n100,\"open\n", `COPY t (a, b) FROM STDIN CSV HEADER`, "22P04", "COPY t, line 3: \"100,\"open\n\"", ""},
