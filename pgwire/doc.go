@@ -12,8 +12,11 @@
 // handshake, TLS (tls.go) and authentication exchange (startup.go,
 // auth.go; hba.go is the policy: trust for loopback addresses,
 // SCRAM-SHA-256 or md5 otherwise), the simple and extended query
-// protocols with PostgreSQL's error recovery (discard to
-// Sync), CancelRequest, connection limits, idle timeouts and draining
+// protocols with PostgreSQL's error recovery (discard to Sync), the COPY
+// sub-protocol (copy.go: CopyInResponse/CopyOutResponse, CopyData,
+// CopyDone, CopyFail, read on the session goroutine inside the running
+// statement; outside COPY the last three are ignored, as PostgreSQL does),
+// CancelRequest, connection limits, idle timeouts and draining
 // (server.go, conn.go), and rendering errors as ErrorResponse: pgwire is
 // where a SQLSTATE (sqlerr) becomes bytes, and nowhere else.
 //
@@ -39,9 +42,8 @@
 //
 // Known differences from PostgreSQL 15: a malformed body (valid length,
 // invalid contents) is FATAL here, ERROR there; a bad startup packet gets
-// a FATAL ErrorResponse where PostgreSQL only logs it; COPY is not
-// implemented yet (outside COPY, CopyData, CopyDone and CopyFail are
-// ignored, as PostgreSQL does); FunctionCall is refused (0A000); GSSAPI
-// encryption is refused ('N'), and SSLRequest too when Config.TLSConfig is
-// nil; SCRAM-SHA-256-PLUS (channel binding) is not offered.
+// a FATAL ErrorResponse where PostgreSQL only logs it; FunctionCall is
+// refused (0A000); GSSAPI encryption is refused ('N'), and SSLRequest too
+// when Config.TLSConfig is nil; SCRAM-SHA-256-PLUS (channel binding) is
+// not offered.
 package pgwire

@@ -104,6 +104,7 @@ func errorResponse(e *sqlerr.Error, sev string) *pgproto3.ErrorResponse {
 		Message:             e.Message,
 		Detail:              e.Detail,
 		Hint:                e.Hint,
+		Where:               e.Where,
 		Position:            int32(min(e.Position, 1<<31-1)),
 	}
 }

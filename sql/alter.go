@@ -312,7 +312,7 @@ func (d *ddl) rewriteRows(desc *catalog.Descriptor, old *catalog.TableDesc, fn f
 	if err != nil {
 		return err
 	}
-	for _, row := range rows {
+	for i, row := range rows {
 		for len(row) < len(td.Columns) {
 			row = append(row, types.Null)
 		}
@@ -321,9 +321,15 @@ func (d *ddl) rewriteRows(desc *catalog.Descriptor, old *catalog.TableDesc, fn f
 				return err
 			}
 		}
-		if err := ins.Insert(row); err != nil {
+		rows[i] = row
+	}
+	// Written in kv batches (bulk: one round trip per batch).
+	for len(rows) > 0 {
+		k := min(len(rows), 128)
+		if _, err := ins.InsertBatch(rows[:k]); err != nil {
 			return err
 		}
+		rows = rows[k:]
 	}
 	return catalog.Put(d.ctx, d.txn, desc)
 }

@@ -92,6 +92,8 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		return w.CommandComplete("SHOW")
 	case pgdialect.Noop:
 		return w.CommandComplete(ss.Tag())
+	case pgdialect.Copy:
+		return s.runCopy(ctx, st, w)
 	case pgdialect.DropIndex, pgdialect.Truncate:
 		if s.txn == nil {
 			s.beginTxn(implicitTxn)

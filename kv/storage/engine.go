@@ -114,6 +114,9 @@ func Open(cfg Config) (*Pebble, error) {
 		FS:       cfg.FS,
 		Logger:   quietLogger{},
 	}
+	if cfg.InMemory {
+		opts.MemTableSize = 256 << 20
+	}
 	dir := cfg.Dir
 	if cfg.InMemory && dir == "" {
 		dir = "mem"

@@ -121,6 +121,8 @@ type CopyStmt struct {
 	// Options maps lower-cased option names to their values ("format" →
 	// "csv", "header" → "true", "delimiter" → ",", ...).
 	Options map[string]string
+	// Dups names options given more than once (an error).
+	Dups []string
 }
 
 // SessionStmt is a statement the session executes itself; it never
@@ -717,13 +719,20 @@ func (p *sparser) copyStmt() *CopyStmt {
 			switch len(item) {
 			case 1:
 			case 2:
-				val = optionValue(item[1])
+				if item[1].isParen() {
+					val = r.textOf(item[1].kids)
+				} else {
+					val = optionValue(item[1])
+				}
 			default:
 				if g2 := item[1]; g2.isParen() {
 					val = r.textOf(g2.kids)
 				} else {
 					r.failSyntax(item[2])
 				}
+			}
+			if _, dup := c.Options[key]; dup {
+				c.Dups = append(c.Dups, key)
 			}
 			c.Options[key] = val
 		}

@@ -101,7 +101,9 @@ type Error struct {
 	Position int
 	// Severity is ERROR unless set (FATAL for connection-ending errors).
 	Severity string
-	cause    error
+	// Where is the CONTEXT line ("COPY t, line 3, column b: \"x\"").
+	Where string
+	cause error
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -142,6 +144,13 @@ func (e *Error) WithDetail(format string, args ...any) *Error {
 func (e *Error) WithHint(format string, args ...any) *Error {
 	c := *e
 	c.Hint = fmt.Sprintf(format, args...)
+	return &c
+}
+
+// WithWhere returns a copy of e with a CONTEXT line.
+func (e *Error) WithWhere(format string, args ...any) *Error {
+	c := *e
+	c.Where = fmt.Sprintf(format, args...)
 	return &c
 }
 
@@ -199,4 +208,5 @@ const (
 	DependentObjectsStillExist     = "2BP01"
 	SavepointException             = "3B001"
 	CannotCoerce                   = "42846"
+	BadCopyFileFormat              = "22P04"
 )
