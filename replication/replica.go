@@ -150,6 +150,9 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 func (r *Replica) campaignIfSole() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.mu.applied.raftIndex == 0 {
+		return // fresh bootstrap: applyConfChange campaigns once the config applied
+	}
 	voters := r.mu.raw.Status().Config.Voters.IDs()
 	if _, self := voters[uint64(r.store.cfg.NodeID)]; self && len(voters) == 1 {
 		_ = r.mu.raw.Campaign()
@@ -279,14 +282,16 @@ func (r *Replica) tick() {
 	st := r.mu.raw.BasicStatus()
 	r.mu.leader = st.Lead
 	stall := time.Duration(r.store.cfg.ElectionTicks) * r.store.cfg.TickInterval
+	// A replica that lost both its lease and raft leadership may no
+	// longer receive the log (a partition, or removal from the range):
+	// nobody will tell it whether its pending writes applied. A leader
+	// whose lease lapsed (say, behind a huge entry) still applies the log,
+	// so it learns every outcome and waits.
 	leaseGone := r.mu.lease.Replica != r.store.cfg.NodeID || r.mu.lease.Evaluate(now, 0, hlc.Timestamp{}) != lease.Valid
+	lost := leaseGone && st.RaftState != raft.StateLeader
 	for id, p := range r.mu.proposals {
 		switch {
-		case leaseGone:
-			// The lease this write was evaluated under has expired here,
-			// and this replica may no longer even receive the log (a
-			// partition, or removal from the range): nobody will tell it
-			// whether the write applied.
+		case lost:
 			delete(r.mu.proposals, id)
 			p.finish(&kvpb.AmbiguousResultError{Msg: fmt.Sprintf("r%d: lease expired while the write was being replicated", r.rangeID)})
 		case time.Since(p.proposedAt) > stall:
@@ -520,6 +525,9 @@ func (r *Replica) applyConfChange(index uint64, cc raftpb.ConfChangeI) error {
 		return err
 	}
 	r.mu.confChangePending = false
+	if v := cs.GetVoters(); len(v) == 1 && v[0] == uint64(r.store.cfg.NodeID) && r.mu.raw.BasicStatus().RaftState != raft.StateLeader {
+		_ = r.mu.raw.Campaign() // the sole voter need not wait out an election timeout
+	}
 	r.store.log.Info("range membership changed", "range", r.rangeID, "voters", cs.GetVoters(), "learners", cs.GetLearners())
 	return nil
 }

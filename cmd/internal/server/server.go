@@ -308,9 +308,12 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) closeStorage() {
-	if s.live != nil {
-		s.live.Stop()
-		s.live = nil
+	s.dbMu.Lock()
+	live := s.live
+	s.live = nil
+	s.dbMu.Unlock()
+	if live != nil {
+		live.Stop()
 	}
 	if s.store != nil {
 		s.store.Stop()
