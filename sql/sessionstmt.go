@@ -92,7 +92,7 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		return w.CommandComplete("SHOW")
 	case pgdialect.Noop:
 		return w.CommandComplete(ss.Tag())
-	case pgdialect.DropIndex, pgdialect.Truncate:
+	case pgdialect.DropIndex, pgdialect.Truncate, pgdialect.RenameIndex:
 		if s.txn == nil {
 			s.beginTxn(implicitTxn)
 		}
@@ -102,6 +102,8 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			err := s.checkSessionDDL(ctx, ss.Kind, o.Name)
 			if err == nil && ss.Kind == pgdialect.DropIndex {
 				err = d.dropIndex(o.Name, ss.IfExists)
+			} else if err == nil && ss.Kind == pgdialect.RenameIndex {
+				err = d.renameIndex(o.Name, ss.Name, ss.IfExists)
 			} else if err == nil {
 				err = d.truncate(o.Name)
 			}
