@@ -86,11 +86,13 @@ type gpRun struct {
 	usersV2 bool // earlier runs used; only for messages
 }
 
-// TestGORMProgram runs the GORM program four times against one database:
+// TestGORMProgram runs the GORM program five times against one database:
 // run 1 creates the schema (extended protocol, GORM defaults), run 2 finds
 // it unchanged (simple protocol) and must issue no DDL, run 3 migrates the
-// model with an added field (exactly one ALTER TABLE ADD COLUMN), run 4
-// finds that unchanged too. Every run checks the rows of the earlier runs.
+// model with an added field (exactly one ALTER TABLE ADD COLUMN), runs 4
+// (simple protocol) and 5 (GORM's PrepareStmt: named prepared statements
+// reused across calls) find that unchanged too. Every run checks the rows
+// of the earlier runs.
 func TestGORMProgram(t *testing.T) {
 	// OUTPOST_GORM_DSN runs the program against another server (an empty
 	// PostgreSQL database) to check the program itself.
@@ -98,21 +100,25 @@ func TestGORMProgram(t *testing.T) {
 	if target == "" {
 		target = dsn(startNode(t), "defaultdb")
 	}
-	for run := 1; run <= 4; run++ {
+	for run := 1; run <= 5; run++ {
 		simple := run%2 == 0
 		v2 := run >= 3
-		ok := t.Run(fmt.Sprintf("run%d_simple=%v_v2=%v", run, simple, v2), func(t *testing.T) {
+		prepare := run == 5
+		ok := t.Run(fmt.Sprintf("run%d_simple=%v_v2=%v_prepare=%v", run, simple, v2, prepare), func(t *testing.T) {
 			rec := &sqlRecorder{Interface: logger.Discard}
 			db, err := gorm.Open(postgres.New(postgres.Config{
 				DSN:                  target,
 				PreferSimpleProtocol: simple,
 			}), &gorm.Config{
-				Logger: rec,
+				Logger:      rec,
+				PrepareStmt: prepare,
 				// Workaround: Outpost rejects FOREIGN KEY constraints
 				// (0A000, not implemented yet), which GORM emits for
 				// every association. Without this flag the first
 				// CREATE TABLE fails; see TestGORMForeignKeysRejected.
-				DisableForeignKeyConstraintWhenMigrating: true,
+				// OUTPOST_GORM_FK=1 keeps GORM's constraints (the
+				// program passes so on PostgreSQL 15).
+				DisableForeignKeyConstraintWhenMigrating: os.Getenv("OUTPOST_GORM_FK") == "",
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -180,6 +186,12 @@ func (r *gpRun) migrate() {
 			}
 		}
 	case 3:
+		// GORM names the join table's constraint after the Go struct
+		// (gpUserV1 / gpUserV2), so with constraints on it adds one for
+		// the renamed struct; the schema itself is unchanged.
+		if len(ddl) == 2 && ddl[1] == `ALTER TABLE "gp_user_languages" ADD CONSTRAINT "fk_gp_user_languages_gp_user_v2" FOREIGN KEY ("user_id") REFERENCES "gp_users"("id")` {
+			ddl = ddl[:1]
+		}
 		if len(ddl) != 1 || ddl[0] != `ALTER TABLE "gp_users" ADD "nickname" varchar(50) DEFAULT 'none'` {
 			r.t.Errorf("AutoMigrate of the added field issued:\n%s", strings.Join(ddl, "\n"))
 		}
@@ -545,4 +557,28 @@ func containsPrefixExact(ss []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestGORMForeignKeysRejected pins down the one gap the program works
+// around: Outpost does not implement FOREIGN KEY constraints, and rejects
+// them with 0A000 rather than accepting and ignoring them (which would let
+// a client believe referential integrity is enforced). When foreign keys
+// land, this test flips and the program drops
+// DisableForeignKeyConstraintWhenMigrating.
+func TestGORMForeignKeysRejected(t *testing.T) {
+	rec := &sqlRecorder{Interface: logger.Discard}
+	db, err := gorm.Open(postgres.Open(dsn(startNode(t), "defaultdb")), &gorm.Config{Logger: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.AutoMigrate(&gpCompany{}, &gpUserV1{})
+	if code := pgCode(err); code != "0A000" || !strings.Contains(err.Error(), "foreign keys are not supported") {
+		t.Fatalf("AutoMigrate with constraints: %v (SQLSTATE %q)", err, code)
+	}
+	if !containsPrefixExact(rec.take(), `CREATE TABLE "gp_users"`) {
+		t.Fatal("the rejected statement was not GORM's CREATE TABLE with its constraint")
+	}
+	if db.Migrator().HasTable("gp_users") {
+		t.Fatal("the rejected CREATE TABLE left a table behind")
+	}
 }
