@@ -54,6 +54,10 @@ func (d *ddl) alterSpec(desc *catalog.Descriptor, spec *ast.AlterTableSpec) erro
 		return catalog.Rename(d.ctx, d.txn, desc, spec.NewTable.Name.O)
 	case ast.AlterTableAddConstraint:
 		return d.addConstraint(desc, spec.Constraint)
+	case ast.AlterTableModifyColumn:
+		if len(spec.NewColumns) == 1 {
+			return d.alterColumn(desc, spec.NewColumns[0])
+		}
 	case ast.AlterTableAlterColumn:
 		if len(spec.NewColumns) != 1 {
 			break

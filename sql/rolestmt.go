@@ -562,7 +562,7 @@ func (s *Session) grantDatabase(ctx context.Context, me *roles.Role, name string
 // checkSessionDDL checks DROP INDEX and TRUNCATE, which the pre-pass
 // parses itself.
 func (s *Session) checkSessionDDL(ctx context.Context, kind pgdialect.SessionKind, name string) error {
-	if kind == pgdialect.DropIndex {
+	if kind == pgdialect.DropIndex || kind == pgdialect.RenameIndex {
 		return s.checkDropIndex(ctx, name)
 	}
 	return s.checkTruncate(ctx, nil, name)

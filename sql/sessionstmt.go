@@ -94,7 +94,7 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		return w.CommandComplete(ss.Tag())
 	case pgdialect.Copy:
 		return s.runCopy(ctx, st, w)
-	case pgdialect.DropIndex, pgdialect.Truncate:
+	case pgdialect.DropIndex, pgdialect.Truncate, pgdialect.RenameIndex:
 		if s.txn == nil {
 			s.beginTxn(implicitTxn)
 		}
@@ -104,6 +104,8 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			err := s.checkSessionDDL(ctx, ss.Kind, o.Name)
 			if err == nil && ss.Kind == pgdialect.DropIndex {
 				err = d.dropIndex(o.Name, ss.IfExists)
+			} else if err == nil && ss.Kind == pgdialect.RenameIndex {
+				err = d.renameIndex(o.Name, ss.Name, ss.IfExists)
 			} else if err == nil {
 				err = d.truncate(o.Name)
 			}

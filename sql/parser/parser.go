@@ -66,6 +66,9 @@ type Statement struct {
 	// COLUMN to their PostgreSQL types, normalized ("varchar(20)",
 	// "bigserial", "timestamp with time zone"); the AST has BLOB instead.
 	ColumnTypes map[string]string
+	// AlterColumns are ALTER TABLE's ALTER COLUMN ... TYPE and SET|DROP
+	// NOT NULL actions (MODIFY COLUMN c BLOB in the AST).
+	AlterColumns map[string]*pgdialect.AlterColumn
 	// Identity maps GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY columns to
 	// "always" or "by default" (removed from the AST).
 	Identity map[string]string
@@ -119,6 +122,7 @@ func (p *Parser) statement(s *pgdialect.Stmt) (Statement, error) {
 		SQL:          s.SQL,
 		NumParams:    info.NumParams,
 		ColumnTypes:  info.ColumnTypes,
+		AlterColumns: info.AlterColumns,
 		Identity:     info.Identity,
 		Cascade:      info.Cascade,
 		SequenceType: info.SequenceType,

@@ -698,6 +698,9 @@ func (r *rw) alterAction(a []*node, info *Info) []*node {
 		}
 		col := a[k]
 		k++
+		if m, ok := r.alterColumnAction(col, a, k, info); ok {
+			return m
+		}
 		out := []*node{n, raw("COLUMN", pos), col}
 		switch {
 		case hasWords(a, k, "set", "default"):

@@ -45,6 +45,9 @@ type Info struct {
 	// PostgreSQL type, normalized ("varchar(20)", "bigserial", "timestamp
 	// with time zone", "double precision"). TiDB sees BLOB instead.
 	ColumnTypes map[string]string
+	// AlterColumns are the ALTER COLUMN ... TYPE / SET|DROP NOT NULL
+	// actions of ALTER TABLE, by column (TiDB sees MODIFY COLUMN c BLOB).
+	AlterColumns map[string]*AlterColumn
 	// Identity maps columns declared GENERATED {ALWAYS|BY DEFAULT} AS
 	// IDENTITY to "always" or "by default"; the clause is removed.
 	Identity map[string]string

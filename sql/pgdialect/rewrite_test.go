@@ -103,6 +103,13 @@ func formatStmt(b *strings.Builder, s *Stmt) {
 	if len(info.ColumnTypes) > 0 {
 		fmt.Fprintf(b, "column-types: %s\n", formatMap(info.ColumnTypes))
 	}
+	if len(info.AlterColumns) > 0 {
+		m := map[string]string{}
+		for k, v := range info.AlterColumns {
+			m[k] = fmt.Sprintf("%+v", *v)
+		}
+		fmt.Fprintf(b, "alter-columns: %s\n", formatMap(m))
+	}
 	if len(info.Identity) > 0 {
 		fmt.Fprintf(b, "identity: %s\n", formatMap(info.Identity))
 	}

@@ -192,6 +192,9 @@ func (r *rw) session(seq []*node, toks []token) *SessionStmt {
 	if hasWords(seq, 0, "drop", "index") {
 		return r.dropIndex(seq)
 	}
+	if hasWords(seq, 0, "alter", "index") {
+		return r.alterIndex(seq)
+	}
 	if s := r.roleStmt(seq); s != nil {
 		return s
 	}
