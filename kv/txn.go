@@ -176,7 +176,7 @@ func (t *Txn) send(ctx context.Context, reqs ...kvpb.Request) (*kvpb.BatchRespon
 		reqs = append([]kvpb.Request{&kvpb.HeartbeatTxnRequest{Create: true}}, reqs...)
 	}
 	for {
-		ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone()}, Requests: reqs}
+		ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone(), LockTimeout: lockTimeout(ctx)}, Requests: reqs}
 		resp, err := t.db.sender.Send(ctx, ba)
 		var unc *kvpb.ReadWithinUncertaintyIntervalError
 		if errors.As(err, &unc) {
@@ -508,4 +508,21 @@ func (t *Txn) beforeWrite(ctx context.Context, key, end kvpb.Key) error {
 		}
 	}
 	return nil
+}
+
+type lockTimeoutKey struct{}
+
+// WithLockTimeout returns a context under which transactional requests
+// wait at most d for other transactions' locks (SQL's lock_timeout);
+// d <= 0 means no limit.
+func WithLockTimeout(ctx context.Context, d time.Duration) context.Context {
+	if d <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, lockTimeoutKey{}, d)
+}
+
+func lockTimeout(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(lockTimeoutKey{}).(time.Duration)
+	return d
 }

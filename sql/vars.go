@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"github.com/outpostdb/outpost/kv"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,8 +295,11 @@ func (v *sessionVars) names() []string {
 	return out
 }
 
-// statementContext applies statement_timeout.
+// statementContext applies statement_timeout and lock_timeout.
 func (v *sessionVars) statementContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if lt, err := parseMillis(v.vals["lock_timeout"]); err == nil && lt > 0 {
+		ctx = kv.WithLockTimeout(ctx, lt)
+	}
 	d, err := parseMillis(v.vals["statement_timeout"])
 	if err != nil || d <= 0 {
 		return ctx, func() {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 )
@@ -186,6 +187,10 @@ type Header struct {
 	// WaitPolicy Error makes a request that meets a pending intent fail with
 	// a WriteIntentError instead of waiting (NOWAIT).
 	WaitPolicyError bool
+	// LockTimeout, if positive, bounds how long the batch waits for other
+	// transactions' intents in total; past it the batch fails with a
+	// *LockTimeoutError (SQL's lock_timeout).
+	LockTimeout time.Duration
 }
 
 // BatchRequest is the unit that crosses the kv seam.

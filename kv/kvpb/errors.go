@@ -181,3 +181,11 @@ func (e *RangeUnavailableError) Error() string {
 // the node is stopped or was not reached. A router may retry it on another
 // replica. (kvrpc.ErrUnavailable is the same value.)
 var ErrNodeUnavailable = errors.New("node unavailable")
+
+// LockTimeoutError reports a batch that waited longer than its
+// LockTimeout for another transaction's intent. It maps to SQLSTATE 55P03.
+type LockTimeoutError struct{ Key Key }
+
+func (e *LockTimeoutError) Error() string {
+	return fmt.Sprintf("lock timeout waiting for an intent on %s", e.Key)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 )
@@ -514,6 +515,7 @@ func AppendBatchRequest(b []byte, ba *BatchRequest) ([]byte, error) {
 	e.txnPtr(ba.Txn)
 	e.varint(int64(ba.ReadConsistency))
 	e.boolean(ba.WaitPolicyError)
+	e.varint(int64(ba.LockTimeout))
 	e.nlen(len(ba.Requests), ba.Requests == nil)
 	for _, r := range ba.Requests {
 		if err := e.request(r); err != nil {
@@ -533,6 +535,7 @@ func DecodeBatchRequest(b []byte) (*BatchRequest, error) {
 	ba.Txn = d.txnPtr()
 	ba.ReadConsistency = ReadConsistency(d.int8())
 	ba.WaitPolicyError = d.boolean()
+	ba.LockTimeout = time.Duration(d.varint())
 	ba.Requests = dslice(&d, func(d *decoder, r *Request) { *r = d.request() })
 	if err := d.finish(); err != nil {
 		return nil, err
@@ -675,6 +678,9 @@ var errorCodecs = []errorCodec{
 	errorFor(11,
 		func(e *encoder, err *RangeUnavailableError) { e.varint(err.RangeID); e.str(err.Msg) },
 		func(d *decoder, err *RangeUnavailableError) { err.RangeID = d.varint(); err.Msg = d.str() }),
+	errorFor(12,
+		func(e *encoder, err *LockTimeoutError) { e.nbytes(err.Key) },
+		func(d *decoder, err *LockTimeoutError) { err.Key = d.nbytes() }),
 
 	sentinelFor(100, ErrMalformedBatch),
 	sentinelFor(101, ErrCorruptValue),

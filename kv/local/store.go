@@ -198,6 +198,7 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	} else if err := s.clock.Update(b.Timestamp); err != nil {
 		return nil, err
 	}
+	var waitStart time.Time // first wait for an intent, for LockTimeout
 	for {
 		resp, wie, err := s.evaluateOnce(ctx, &b)
 		if wie == nil {
@@ -206,7 +207,19 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 		if b.WaitPolicyError {
 			return nil, wie
 		}
-		if err := s.handleConflicts(ctx, b.Txn, wie); err != nil {
+		hctx, cancel := ctx, context.CancelFunc(func() {})
+		if b.LockTimeout > 0 {
+			if waitStart.IsZero() {
+				waitStart = time.Now()
+			}
+			hctx, cancel = context.WithDeadline(ctx, waitStart.Add(b.LockTimeout))
+		}
+		err = s.handleConflicts(hctx, b.Txn, wie)
+		cancel()
+		if err != nil {
+			if b.LockTimeout > 0 && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return nil, &kvpb.LockTimeoutError{Key: wie.Intents[0].Key}
+			}
 			return nil, err
 		}
 	}

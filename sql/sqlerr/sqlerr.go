@@ -179,6 +179,8 @@ func Convert(err error) *Error {
 	case errors.As(err, new(*kvpb.AmbiguousResultError)):
 		return &Error{Code: StatementCompletionUnknown, Message: err.Error(), cause: err,
 			Hint: "the outcome of the transaction is unknown: it may or may not have committed"}
+	case errors.As(err, new(*kvpb.LockTimeoutError)):
+		return &Error{Code: LockNotAvailable, Message: "canceling statement due to lock timeout", cause: err}
 	case errors.As(err, new(*kvpb.RangeUnavailableError)):
 		return &Error{Code: SystemError, Message: err.Error(), cause: err}
 	case errors.Is(err, context.Canceled):
