@@ -15,8 +15,7 @@ import (
 // configure their own with the same settings (e.g. parsed from
 // --simulate-latency).
 //
-// The semantics are those of MemTransport's fault setters, which it mirrors
-// method for method. The zero value is not usable; call NewFaults. All
+// MemTransport embeds one, so its fault setters are these. The zero value is not usable; call NewFaults. All
 // methods are safe for concurrent use; a nil *Faults injects nothing.
 type Faults struct {
 	seed int64

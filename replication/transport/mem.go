@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -79,6 +78,10 @@ type PairStats struct {
 // cuts messages in flight.
 type MemTransport struct {
 	cfg MemConfig
+	// Faults holds the injected faults; its setters (SetDelay, Partition,
+	// Heal, ...) are MemTransport's. Partitions also cut messages already
+	// queued: delivery checks Blocked again.
+	*Faults
 
 	// ctx is the parent of handler contexts; cancel is called by Close.
 	ctx    context.Context
@@ -96,11 +99,6 @@ type MemTransport struct {
 		pairs     map[Pair]*memPair
 		listeners map[int32]*memListener
 		stats     map[Pair]*PairStats
-		delay     map[Pair]time.Duration
-		dropRate  map[Pair]float64
-		rngs      map[Pair]*rand.Rand
-		blocked   map[Pair]struct{}
-		isolated  map[int32]struct{}
 	}
 }
 
@@ -147,16 +145,11 @@ func NewMemWithConfig(cfg MemConfig) (*MemTransport, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &MemTransport{cfg: cfg, stopC: make(chan struct{})}
+	t := &MemTransport{cfg: cfg, stopC: make(chan struct{}), Faults: NewFaults(cfg.Seed)}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.mu.pairs = make(map[Pair]*memPair)
 	t.mu.listeners = make(map[int32]*memListener)
 	t.mu.stats = make(map[Pair]*PairStats)
-	t.mu.delay = make(map[Pair]time.Duration)
-	t.mu.dropRate = make(map[Pair]float64)
-	t.mu.rngs = make(map[Pair]*rand.Rand)
-	t.mu.blocked = make(map[Pair]struct{})
-	t.mu.isolated = make(map[int32]struct{})
 	return t, nil
 }
 
@@ -179,7 +172,7 @@ func (t *MemTransport) Send(from, to int32, msgs []Message) error {
 	var p *memPair
 	queuedAny := false
 	for _, m := range cloned {
-		if t.faultDropLocked(key) {
+		if t.Drop(key.From, key.To) {
 			st.Dropped++
 			st.DroppedFault++
 			continue
@@ -192,7 +185,7 @@ func (t *MemTransport) Send(from, to int32, msgs []Message) error {
 			st.DroppedOverflow++
 			continue
 		}
-		at := now.Add(t.mu.delay[key])
+		at := now.Add(t.Faults.Delay(key.From, key.To))
 		if at.Before(p.lastAt) {
 			at = p.lastAt // never overtake an earlier message
 		}
@@ -344,7 +337,7 @@ func (t *MemTransport) takeReadyLocked(
 	}
 
 	st := t.statsLocked(p.key)
-	if t.blockedLocked(p.key) {
+	if t.Blocked(p.key.From, p.key.To) {
 		st.Dropped += uint64(n)
 		st.DroppedFault += uint64(n)
 		return nil, nil, 0, true
@@ -367,161 +360,6 @@ func (t *MemTransport) statsLocked(key Pair) *PairStats {
 		t.mu.stats[key] = st
 	}
 	return st
-}
-
-// blockedLocked reports whether a partition, isolation or one-way block cuts
-// the pair.
-func (t *MemTransport) blockedLocked(key Pair) bool {
-	if _, ok := t.mu.blocked[key]; ok {
-		return true
-	}
-	if _, ok := t.mu.isolated[key.From]; ok {
-		return true
-	}
-	_, ok := t.mu.isolated[key.To]
-	return ok
-}
-
-// faultDropLocked decides whether one message sent now on key is dropped by
-// an injected fault. It draws from the pair's generator only when the drop
-// rate is strictly between 0 and 1.
-func (t *MemTransport) faultDropLocked(key Pair) bool {
-	if t.blockedLocked(key) {
-		return true
-	}
-	p := t.mu.dropRate[key]
-	switch {
-	case p <= 0:
-		return false
-	case p >= 1:
-		return true
-	}
-	r, ok := t.mu.rngs[key]
-	if !ok {
-		r = rand.New(rand.NewPCG(uint64(t.cfg.Seed), uint64(uint32(key.From))<<32|uint64(uint32(key.To))))
-		t.mu.rngs[key] = r
-	}
-	return r.Float64() < p
-}
-
-// SetDelay sets the one-way delay of both directions between a and b. A
-// delay ≤ 0 removes it.
-func (t *MemTransport) SetDelay(a, b int32, oneWay time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.setDelayLocked(Pair{a, b}, oneWay)
-	t.setDelayLocked(Pair{b, a}, oneWay)
-}
-
-// SetOneWayDelay sets the delay of messages from from to to only.
-func (t *MemTransport) SetOneWayDelay(from, to int32, d time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.setDelayLocked(Pair{from, to}, d)
-}
-
-func (t *MemTransport) setDelayLocked(key Pair, d time.Duration) {
-	if d <= 0 {
-		delete(t.mu.delay, key)
-		return
-	}
-	t.mu.delay[key] = d
-}
-
-// Delay returns the delay currently applied to messages from from to to.
-func (t *MemTransport) Delay(from, to int32) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.mu.delay[Pair{from, to}]
-}
-
-// SetLatencyMatrix sets the delay between every two distinct nodes of
-// localityOf to half the round-trip time between their regions: the delay of
-// a→b is rtt[{region(a), region(b)}]/2, or rtt[{region(b), region(a)}]/2 if
-// only that key is present, and 0 when neither is (same-region pairs need an
-// explicit {r, r} entry to be delayed). It replaces the delays of all those
-// pairs and leaves pairs involving other nodes alone. This is what
-// --simulate-latency 'us-eu=60ms' parses into.
-func (t *MemTransport) SetLatencyMatrix(localityOf map[int32]string, rtt map[[2]string]time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for a, ra := range localityOf {
-		for b, rb := range localityOf {
-			if a == b {
-				continue
-			}
-			d, ok := rtt[[2]string{ra, rb}]
-			if !ok {
-				d = rtt[[2]string{rb, ra}]
-			}
-			t.setDelayLocked(Pair{a, b}, d/2)
-		}
-	}
-}
-
-// SetDropRate makes each message between a and b, in either direction, be
-// dropped with probability p (clamped to [0, 1]), using the seeded generator.
-func (t *MemTransport) SetDropRate(a, b int32, p float64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.setDropRateLocked(Pair{a, b}, p)
-	t.setDropRateLocked(Pair{b, a}, p)
-}
-
-// SetOneWayDropRate is SetDropRate for messages from from to to only.
-func (t *MemTransport) SetOneWayDropRate(from, to int32, p float64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.setDropRateLocked(Pair{from, to}, p)
-}
-
-func (t *MemTransport) setDropRateLocked(key Pair, p float64) {
-	if !(p > 0) { // also catches NaN
-		delete(t.mu.dropRate, key)
-		return
-	}
-	t.mu.dropRate[key] = min(p, 1)
-}
-
-// Partition cuts every node of groupA from every node of groupB in both
-// directions, including messages already queued. Partitions accumulate until
-// Heal.
-func (t *MemTransport) Partition(groupA, groupB []int32) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, a := range groupA {
-		for _, b := range groupB {
-			if a == b {
-				continue
-			}
-			t.mu.blocked[Pair{a, b}] = struct{}{}
-			t.mu.blocked[Pair{b, a}] = struct{}{}
-		}
-	}
-}
-
-// BlockOneWay cuts messages from from to to only (an asymmetric partition),
-// until Heal.
-func (t *MemTransport) BlockOneWay(from, to int32) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.mu.blocked[Pair{from, to}] = struct{}{}
-}
-
-// Isolate cuts node from every other node in both directions, until Heal.
-func (t *MemTransport) Isolate(node int32) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.mu.isolated[node] = struct{}{}
-}
-
-// Heal removes all partitions, one-way blocks and isolations. Delays and drop
-// rates stay.
-func (t *MemTransport) Heal() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	clear(t.mu.blocked)
-	clear(t.mu.isolated)
 }
 
 // Stats returns a snapshot of the statistics of every ordered pair that has
