@@ -66,8 +66,9 @@ type Replica struct {
 		ticks        int
 		// confChangePending: a membership change was proposed and has
 		// not applied; raft allows one at a time.
-		confChangePending bool
-		confChangeAt      time.Time
+		confChangePending    bool
+		confChangeAt         time.Time
+		campaignAfterAdvance bool
 	}
 }
 
@@ -370,6 +371,10 @@ func (r *Replica) handleReady() (bool, error) {
 	}
 	r.mu.Lock()
 	r.mu.raw.Advance(rd)
+	if r.mu.campaignAfterAdvance {
+		r.mu.campaignAfterAdvance = false
+		_ = r.mu.raw.Campaign()
+	}
 	r.mu.Unlock()
 	return true, nil
 }
@@ -526,7 +531,9 @@ func (r *Replica) applyConfChange(index uint64, cc raftpb.ConfChangeI) error {
 	}
 	r.mu.confChangePending = false
 	if v := cs.GetVoters(); len(v) == 1 && v[0] == uint64(r.store.cfg.NodeID) && r.mu.raw.BasicStatus().RaftState != raft.StateLeader {
-		_ = r.mu.raw.Campaign() // the sole voter need not wait out an election timeout
+		// The sole voter need not wait out an election timeout; raft
+		// refuses to campaign until the change is acknowledged (Advance).
+		r.mu.campaignAfterAdvance = true
 	}
 	r.store.log.Info("range membership changed", "range", r.rangeID, "voters", cs.GetVoters(), "learners", cs.GetLearners())
 	return nil
