@@ -344,6 +344,12 @@ func (r *Replica) handleReady() (bool, error) {
 	if !raft.IsEmptySnap(rd.Snapshot) {
 		return false, fmt.Errorf("r%d: snapshots are not supported yet", r.rangeID)
 	}
+	// Send what may go before the fsync: everything but acknowledgements
+	// (MsgAppResp, vote responses), unless term or vote changed. This lets
+	// a leader's followers append in parallel with its own fsync (Raft
+	// thesis 10.2.1); the leader still counts itself only once persisted.
+	early, late := splitMessages(rd, r.log)
+	r.store.sendRaft(r.rangeID, early)
 	if len(rd.Entries) > 0 || !raft.IsEmptyHardState(rd.HardState) {
 		b := r.store.cfg.Engine.NewBatch()
 		err := func() error {
@@ -363,7 +369,7 @@ func (r *Replica) handleReady() (bool, error) {
 			return false, err
 		}
 	}
-	r.store.sendRaft(r.rangeID, rd.Messages)
+	r.store.sendRaft(r.rangeID, late)
 	for _, e := range rd.CommittedEntries {
 		if err := r.apply(e); err != nil {
 			return false, err
@@ -377,6 +383,29 @@ func (r *Replica) handleReady() (bool, error) {
 	}
 	r.mu.Unlock()
 	return true, nil
+}
+
+// splitMessages divides a Ready's messages into those that may be sent
+// before its entries and hard state are durable and those that must wait.
+// Acknowledgements promise durability, so they wait; so does everything
+// when the term or vote changes (nothing may be sent under a term or vote
+// that a crash could forget).
+func splitMessages(rd raft.Ready, log *raftlog.Storage) (early, late []*raftpb.Message) {
+	if !raft.IsEmptyHardState(rd.HardState) {
+		prev, _, err := log.InitialState()
+		if err != nil || prev.GetTerm() != rd.HardState.GetTerm() || prev.GetVote() != rd.HardState.GetVote() {
+			return nil, rd.Messages
+		}
+	}
+	for _, m := range rd.Messages {
+		switch m.GetType() {
+		case raftpb.MessageType_MsgAppResp, raftpb.MessageType_MsgVoteResp, raftpb.MessageType_MsgPreVoteResp:
+			late = append(late, m)
+		default:
+			early = append(early, m)
+		}
+	}
+	return early, late
 }
 
 // apply applies one committed entry.
