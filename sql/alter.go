@@ -54,6 +54,12 @@ func (d *ddl) alterSpec(desc *catalog.Descriptor, spec *ast.AlterTableSpec) erro
 		return catalog.Rename(d.ctx, d.txn, desc, spec.NewTable.Name.O)
 	case ast.AlterTableAddConstraint:
 		return d.addConstraint(desc, spec.Constraint)
+	case ast.AlterTableDropCheck, ast.AlterTableDropForeignKey:
+		name := spec.Name
+		if spec.Constraint != nil {
+			name = spec.Constraint.Name
+		}
+		return d.dropConstraint(desc, name)
 	case ast.AlterTableModifyColumn:
 		if len(spec.NewColumns) == 1 {
 			return d.alterColumn(desc, spec.NewColumns[0])
@@ -167,6 +173,9 @@ func (d *ddl) dropColumn(desc *catalog.Descriptor, name string, ifExists bool) e
 		}
 		return sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", name, td.Name)
 	}
+	if err := columnInForeignKey(td, col.ID); err != nil {
+		return err
+	}
 	for _, idx := range td.AllIndexes() {
 		for _, id := range idx.ColumnIDs {
 			if id == col.ID {
@@ -233,6 +242,8 @@ func (d *ddl) addConstraint(desc *catalog.Descriptor, c *ast.Constraint) error {
 		td.Checks = append(td.Checks, catalog.CheckDesc{Name: name, Expr: text})
 		// Existing rows must satisfy it.
 		return d.rewriteRows(desc, nil, nil)
+	case ast.ConstraintForeignKey:
+		return d.addForeignKeyConstraint(desc, c, cols)
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "this constraint is not supported yet")
 }

@@ -103,6 +103,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 	var uniques [][]string
 	var uniqueNames []string
 	var serialCols []int
+	var fks []fkSpec
 	for _, col := range n.Cols {
 		cname := col.Name.Name.O
 		if _, dup := td.Column(cname); dup {
@@ -145,7 +146,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 				}
 				td.Checks = append(td.Checks, catalog.CheckDesc{Name: cname, Expr: text})
 			case ast.ColumnOptionReference:
-				return sqlerr.New(sqlerr.FeatureNotSupported, "foreign keys are not supported yet")
+				fks = append(fks, fkSpec{name: opt.ConstraintName, cols: []string{cname}, ref: opt.Refer})
 			case ast.ColumnOptionComment, ast.ColumnOptionCollate:
 			default:
 				return sqlerr.New(sqlerr.FeatureNotSupported, "column option %d is not supported", opt.Tp)
@@ -188,7 +189,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 			}
 			td.Checks = append(td.Checks, catalog.CheckDesc{Name: cname, Expr: text})
 		case ast.ConstraintForeignKey:
-			return sqlerr.New(sqlerr.FeatureNotSupported, "foreign keys are not supported yet")
+			fks = append(fks, fkSpec{name: c.Name, cols: cols, ref: c.Refer})
 		case ast.ConstraintIndex, ast.ConstraintKey:
 			return sqlerr.New(sqlerr.SyntaxError, "syntax error: use CREATE INDEX")
 		}
@@ -232,6 +233,11 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 		}
 		col.OwnedSequence = seqID
 		col.Default = fmt.Sprintf("nextval('%s')", seqName)
+	}
+	for _, spec := range fks {
+		if _, err := d.addForeignKey(td, spec); err != nil {
+			return err
+		}
 	}
 	if err := d.validateExprs(td); err != nil {
 		return err
@@ -318,6 +324,9 @@ func (d *ddl) dropObjects(names []string, kind catalog.Kind, noun string, ifExis
 
 func (d *ddl) dropTableDesc(desc *catalog.Descriptor) error {
 	td := desc.Table
+	if err := d.dropTableForeignKeys(desc); err != nil {
+		return err
+	}
 	if err := d.clearTable(td); err != nil {
 		return err
 	}
@@ -350,6 +359,9 @@ func (d *ddl) clearTable(td *catalog.TableDesc) error {
 func (d *ddl) truncate(name string) error {
 	desc, err := d.getTable(name)
 	if err != nil {
+		return err
+	}
+	if err := d.truncateAllowed(desc.Table); err != nil {
 		return err
 	}
 	return d.clearTable(desc.Table)
