@@ -173,9 +173,6 @@ func (d *ddl) dropColumn(desc *catalog.Descriptor, name string, ifExists bool) e
 		}
 		return sqlerr.New(sqlerr.UndefinedColumn, "column %q of relation %q does not exist", name, td.Name)
 	}
-	if err := columnInForeignKey(td, col.ID); err != nil {
-		return err
-	}
 	for _, idx := range td.AllIndexes() {
 		for _, id := range idx.ColumnIDs {
 			if id == col.ID {
@@ -186,6 +183,9 @@ func (d *ddl) dropColumn(desc *catalog.Descriptor, name string, ifExists bool) e
 					WithHint("drop the index first")
 			}
 		}
+	}
+	if err := d.dropColumnForeignKeys(desc, col.ID); err != nil {
+		return err
 	}
 	old := *td
 	old.Columns = append([]catalog.ColumnDesc(nil), td.Columns...)

@@ -52,6 +52,10 @@ type ddl struct {
 	ctx context.Context
 	txn *kv.Txn
 	st  *parser.Statement
+	// dropping: the tables one DROP TABLE drops; dropAll: DROP DATABASE
+	// (foreign keys among them do not block the drop; see fk.go).
+	dropping map[catalog.ID]bool
+	dropAll  bool
 }
 
 func (d *ddl) getTable(name string) (*catalog.Descriptor, error) {
@@ -297,8 +301,14 @@ func (d *ddl) makeSequence(name string, start, inc, min, max int64, owner catalo
 
 func (d *ddl) dropTables(n *ast.DropTableStmt) error {
 	names := make([]string, len(n.Tables))
+	d.dropping = map[catalog.ID]bool{}
 	for i, tn := range n.Tables {
 		names[i] = tn.Name.O
+		if id, ok, err := catalog.LookupID(d.ctx, d.txn, d.s.dbID, names[i]); err != nil {
+			return err
+		} else if ok {
+			d.dropping[id] = true
+		}
 	}
 	return d.dropObjects(names, catalog.KindTable, "table", n.IfExists, d.dropTableDesc)
 }
@@ -461,6 +471,9 @@ func (d *ddl) dropIndex(name string, ifExists bool) error {
 			if idx.Constraint {
 				return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop index %s because constraint %s on table %s requires it", idx.Name, idx.Name, td.Name)
 			}
+			if err := d.indexUsedByForeignKey(td, &td.Indexes[i]); err != nil {
+				return err
+			}
 			t, err := tableFromDesc(td)
 			if err != nil {
 				return err
@@ -516,6 +529,7 @@ func (d *ddl) dropDatabase(n *ast.DropDatabaseStmt) error {
 	if err != nil {
 		return err
 	}
+	d.dropAll = true
 	for _, desc := range descs {
 		switch desc.Kind {
 		case catalog.KindTable:

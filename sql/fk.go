@@ -233,8 +233,8 @@ func (d *ddl) dropTableForeignKeys(desc *catalog.Descriptor) error {
 	children := map[catalog.ID]*catalog.Descriptor{}
 	var order []catalog.ID
 	for _, in := range td.InboundFKs {
-		if in.Table == td.ID {
-			continue
+		if in.Table == td.ID || d.dropAll || d.dropping[in.Table] {
+			continue // the referencing table goes in the same statement
 		}
 		cd := children[in.Table]
 		if cd == nil {
@@ -310,25 +310,57 @@ func (d *ddl) truncateAllowed(td *catalog.TableDesc) error {
 	return nil
 }
 
-// columnInForeignKey fails dropping a column a foreign key uses (2BP01;
-// PostgreSQL drops the constraint only with CASCADE, which we do not do).
-func columnInForeignKey(td *catalog.TableDesc, colID uint32) error {
-	for _, fk := range td.ForeignKeys {
-		for _, id := range fk.ColumnIDs {
-			if id == colID {
-				return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop column because constraint %s on table %s depends on it", fk.Name, td.Name).
-					WithHint("Drop the constraint first.")
-			}
+// dropColumnForeignKeys runs before a column of td is dropped: foreign
+// keys of td using it go with it (as in PostgreSQL, no CASCADE needed).
+// (A referenced column is part of a primary key or unique index, whose
+// own check refuses the drop.)
+func (d *ddl) dropColumnForeignKeys(desc *catalog.Descriptor, colID uint32) error {
+	td := desc.Table
+	for i := 0; i < len(td.ForeignKeys); i++ {
+		fk := td.ForeignKeys[i]
+		if indexOfID(fk.ColumnIDs, colID) < 0 {
+			continue
+		}
+		if _, err := d.dropForeignKey(desc, fk.Name); err != nil {
+			return err
+		}
+		i--
+	}
+	return nil
+}
+
+func indexOfID(ids []uint32, id uint32) int {
+	for i, x := range ids {
+		if x == id {
+			return i
 		}
 	}
-	if len(td.InboundFKs) > 0 && len(td.PrimaryIndex.ColumnIDs) > 0 {
-		for _, idx := range td.AllIndexes() {
-			for _, id := range idx.ColumnIDs {
-				if id == colID && (idx.Unique || idx.ID == catalog.PrimaryIndexID) {
-					return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop column because a foreign key references table %s", td.Name).
-						WithHint("Drop the constraint first.")
-				}
+	return -1
+}
+
+// indexUsedByForeignKey fails dropping the index a foreign key referencing
+// td relies on (2BP01, as PostgreSQL).
+func (d *ddl) indexUsedByForeignKey(td *catalog.TableDesc, idx *catalog.IndexDesc) error {
+	for _, in := range td.InboundFKs {
+		cd := td
+		if in.Table != td.ID {
+			desc, err := catalog.Get(d.ctx, d.txn, in.Table)
+			if err != nil {
+				return err
 			}
+			if desc == nil || desc.Table == nil {
+				continue
+			}
+			cd = desc.Table
+		}
+		fk, ok := cd.ForeignKey(in.Name)
+		if !ok {
+			continue
+		}
+		if used, _ := plan.IndexOnColumns(td, fk.RefColumnIDs, true); used != nil && used.ID == idx.ID {
+			return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop index %s because other objects depend on it", idx.Name).
+				WithDetail("constraint %s on table %s depends on index %s", fk.Name, cd.Name, idx.Name).
+				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 		}
 	}
 	return nil
