@@ -102,6 +102,7 @@ func (d *ddl) addColumn(desc *catalog.Descriptor, col *ast.ColumnDef, ifNotExist
 	}
 	cd := catalog.ColumnDesc{ID: td.NextColumnID, Name: name, Type: typeText, Nullable: true}
 	unique := false
+	var fks []fkSpec
 	for _, opt := range col.Options {
 		switch opt.Tp {
 		case ast.ColumnOptionNotNull:
@@ -121,6 +122,8 @@ func (d *ddl) addColumn(desc *catalog.Descriptor, col *ast.ColumnDef, ifNotExist
 			td.Checks = append(td.Checks, catalog.CheckDesc{Name: fmt.Sprintf("%s_%s_check", td.Name, name), Expr: text})
 		case ast.ColumnOptionPrimaryKey:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "use ALTER TABLE ... ADD PRIMARY KEY")
+		case ast.ColumnOptionReference:
+			fks = append(fks, fkSpec{name: opt.ConstraintName, cols: []string{name}, ref: opt.Refer})
 		default:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "column option %d is not supported in ADD COLUMN", opt.Tp)
 		}
@@ -159,9 +162,19 @@ func (d *ddl) addColumn(desc *catalog.Descriptor, col *ast.ColumnDef, ifNotExist
 			return err
 		}
 		idx.Constraint = true
-		return d.addIndex(desc, idx)
+		if err := d.addIndex(desc, idx); err != nil {
+			return err
+		}
+	} else if err := catalog.Put(d.ctx, d.txn, desc); err != nil {
+		return err
 	}
-	return catalog.Put(d.ctx, d.txn, desc)
+	// REFERENCES: the existing rows (their defaults) must satisfy it.
+	for _, spec := range fks {
+		if err := d.addForeignKeyConstraint(desc, &ast.Constraint{Name: spec.name, Refer: spec.ref}, spec.cols); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *ddl) dropColumn(desc *catalog.Descriptor, name string, ifExists bool) error {
