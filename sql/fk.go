@@ -365,3 +365,61 @@ func (d *ddl) indexUsedByForeignKey(td *catalog.TableDesc, idx *catalog.IndexDes
 	}
 	return nil
 }
+
+// foreignKeyTypesAfterAlter fails a column type change that leaves a
+// foreign key of td (either side) with incomparable key types (42804).
+func (d *ddl) foreignKeyTypesAfterAlter(td *catalog.TableDesc, col *catalog.ColumnDesc) error {
+	check := func(fk *catalog.ForeignKeyDesc, child, parent *catalog.TableDesc) error {
+		for i := range fk.ColumnIDs {
+			cc, _, ok1 := child.ColumnByID(fk.ColumnIDs[i])
+			pc, _, ok2 := parent.ColumnByID(fk.RefColumnIDs[i])
+			if !ok1 || !ok2 || (cc != col && pc != col) {
+				continue
+			}
+			ct, err1 := types.ParseTypeName(cc.Type)
+			pt, err2 := types.ParseTypeName(pc.Type)
+			if err1 != nil || err2 != nil || !fkComparable(ct, pt) {
+				return sqlerr.New(sqlerr.DatatypeMismatch, "foreign key constraint %q cannot be implemented", fk.Name).
+					WithDetail("Key columns %q and %q are of incompatible types: %s and %s.", cc.Name, pc.Name, cc.Type, pc.Type)
+			}
+		}
+		return nil
+	}
+	other := func(id catalog.ID) (*catalog.TableDesc, error) {
+		if id == td.ID {
+			return td, nil
+		}
+		desc, err := catalog.Get(d.ctx, d.txn, id)
+		if err != nil || desc == nil || desc.Table == nil {
+			return nil, err
+		}
+		return desc.Table, nil
+	}
+	for i := range td.ForeignKeys {
+		fk := &td.ForeignKeys[i]
+		parent, err := other(fk.RefTable)
+		if err != nil {
+			return err
+		}
+		if parent != nil {
+			if err := check(fk, td, parent); err != nil {
+				return err
+			}
+		}
+	}
+	for _, in := range td.InboundFKs {
+		child, err := other(in.Table)
+		if err != nil {
+			return err
+		}
+		if child == nil {
+			continue
+		}
+		if fk, ok := child.ForeignKey(in.Name); ok {
+			if err := check(fk, child, td); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
