@@ -54,6 +54,12 @@ func (d *ddl) alterSpec(desc *catalog.Descriptor, spec *ast.AlterTableSpec) erro
 		return catalog.Rename(d.ctx, d.txn, desc, spec.NewTable.Name.O)
 	case ast.AlterTableAddConstraint:
 		return d.addConstraint(desc, spec.Constraint)
+	case ast.AlterTableDropCheck, ast.AlterTableDropForeignKey:
+		name := spec.Name
+		if spec.Constraint != nil {
+			name = spec.Constraint.Name
+		}
+		return d.dropConstraint(desc, name)
 	case ast.AlterTableModifyColumn:
 		if len(spec.NewColumns) == 1 {
 			return d.alterColumn(desc, spec.NewColumns[0])
@@ -96,6 +102,7 @@ func (d *ddl) addColumn(desc *catalog.Descriptor, col *ast.ColumnDef, ifNotExist
 	}
 	cd := catalog.ColumnDesc{ID: td.NextColumnID, Name: name, Type: typeText, Nullable: true}
 	unique := false
+	var fks []fkSpec
 	for _, opt := range col.Options {
 		switch opt.Tp {
 		case ast.ColumnOptionNotNull:
@@ -115,6 +122,8 @@ func (d *ddl) addColumn(desc *catalog.Descriptor, col *ast.ColumnDef, ifNotExist
 			td.Checks = append(td.Checks, catalog.CheckDesc{Name: fmt.Sprintf("%s_%s_check", td.Name, name), Expr: text})
 		case ast.ColumnOptionPrimaryKey:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "use ALTER TABLE ... ADD PRIMARY KEY")
+		case ast.ColumnOptionReference:
+			fks = append(fks, fkSpec{name: opt.ConstraintName, cols: []string{name}, ref: opt.Refer})
 		default:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "column option %d is not supported in ADD COLUMN", opt.Tp)
 		}
@@ -153,9 +162,19 @@ func (d *ddl) addColumn(desc *catalog.Descriptor, col *ast.ColumnDef, ifNotExist
 			return err
 		}
 		idx.Constraint = true
-		return d.addIndex(desc, idx)
+		if err := d.addIndex(desc, idx); err != nil {
+			return err
+		}
+	} else if err := catalog.Put(d.ctx, d.txn, desc); err != nil {
+		return err
 	}
-	return catalog.Put(d.ctx, d.txn, desc)
+	// REFERENCES: the existing rows (their defaults) must satisfy it.
+	for _, spec := range fks {
+		if err := d.addForeignKeyConstraint(desc, &ast.Constraint{Name: spec.name, Refer: spec.ref}, spec.cols); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *ddl) dropColumn(desc *catalog.Descriptor, name string, ifExists bool) error {
@@ -177,6 +196,9 @@ func (d *ddl) dropColumn(desc *catalog.Descriptor, name string, ifExists bool) e
 					WithHint("drop the index first")
 			}
 		}
+	}
+	if err := d.dropColumnForeignKeys(desc, col.ID); err != nil {
+		return err
 	}
 	old := *td
 	old.Columns = append([]catalog.ColumnDesc(nil), td.Columns...)
@@ -233,6 +255,8 @@ func (d *ddl) addConstraint(desc *catalog.Descriptor, c *ast.Constraint) error {
 		td.Checks = append(td.Checks, catalog.CheckDesc{Name: name, Expr: text})
 		// Existing rows must satisfy it.
 		return d.rewriteRows(desc, nil, nil)
+	case ast.ConstraintForeignKey:
+		return d.addForeignKeyConstraint(desc, c, cols)
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "this constraint is not supported yet")
 }

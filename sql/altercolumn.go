@@ -76,6 +76,9 @@ func (d *ddl) changeColumnType(desc *catalog.Descriptor, pos int, typeText strin
 	old := *td
 	old.Columns = append([]catalog.ColumnDesc(nil), td.Columns...)
 	col.Type = typeText
+	if err := d.foreignKeyTypesAfterAlter(td, col); err != nil {
+		return err
+	}
 	ev := d.s.evalContext()
 	return d.rewriteRows(desc, &old, func(_ *plan.ExecCtx, _ *plan.Table, row plan.Row, _ []plan.Expr) (plan.Row, error) {
 		v, err := types.CastFrom(row[pos], from, to, explicit, ev)

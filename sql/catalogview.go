@@ -142,3 +142,15 @@ func tableFromDesc(d *catalog.TableDesc) (*plan.Table, error) {
 	}
 	return &plan.Table{Desc: d, Types: ts, Codec: rowenc.NewCodec(d, ts)}, nil
 }
+
+// TableByID implements plan.IDCatalog (foreign keys name tables by ID).
+func (c *catalogView) TableByID(id catalog.ID) (*plan.Table, error) {
+	d, err := catalog.Get(c.ctx, c.txn, id)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil || d.Kind != catalog.KindTable {
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation with ID %d does not exist", id)
+	}
+	return tableFromDesc(d.Table)
+}

@@ -179,6 +179,11 @@ func (s *Session) copyFrom(ctx context.Context, st *parser.Statement, cs *pgdial
 	if err != nil {
 		return 0, err
 	}
+	fks, err := plan.ResolveForeignKeys(cat, t, true, false)
+	if err != nil {
+		return 0, err
+	}
+	rw.SetForeignKeys(fks) // checked batch by batch (InsertBatch)
 	filled := make([]bool, len(t.Desc.Columns))
 	for _, p := range pos {
 		filled[p] = true

@@ -52,6 +52,10 @@ type ddl struct {
 	ctx context.Context
 	txn *kv.Txn
 	st  *parser.Statement
+	// dropping: the tables one DROP TABLE drops; dropAll: DROP DATABASE
+	// (foreign keys among them do not block the drop; see fk.go).
+	dropping map[catalog.ID]bool
+	dropAll  bool
 }
 
 func (d *ddl) getTable(name string) (*catalog.Descriptor, error) {
@@ -103,6 +107,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 	var uniques [][]string
 	var uniqueNames []string
 	var serialCols []int
+	var fks []fkSpec
 	for _, col := range n.Cols {
 		cname := col.Name.Name.O
 		if _, dup := td.Column(cname); dup {
@@ -145,7 +150,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 				}
 				td.Checks = append(td.Checks, catalog.CheckDesc{Name: cname, Expr: text})
 			case ast.ColumnOptionReference:
-				return sqlerr.New(sqlerr.FeatureNotSupported, "foreign keys are not supported yet")
+				fks = append(fks, fkSpec{name: opt.ConstraintName, cols: []string{cname}, ref: opt.Refer})
 			case ast.ColumnOptionComment, ast.ColumnOptionCollate:
 			default:
 				return sqlerr.New(sqlerr.FeatureNotSupported, "column option %d is not supported", opt.Tp)
@@ -188,7 +193,7 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 			}
 			td.Checks = append(td.Checks, catalog.CheckDesc{Name: cname, Expr: text})
 		case ast.ConstraintForeignKey:
-			return sqlerr.New(sqlerr.FeatureNotSupported, "foreign keys are not supported yet")
+			fks = append(fks, fkSpec{name: c.Name, cols: cols, ref: c.Refer})
 		case ast.ConstraintIndex, ast.ConstraintKey:
 			return sqlerr.New(sqlerr.SyntaxError, "syntax error: use CREATE INDEX")
 		}
@@ -232,6 +237,11 @@ func (d *ddl) createTable(n *ast.CreateTableStmt) error {
 		}
 		col.OwnedSequence = seqID
 		col.Default = fmt.Sprintf("nextval('%s')", seqName)
+	}
+	for _, spec := range fks {
+		if _, err := d.addForeignKey(td, spec); err != nil {
+			return err
+		}
 	}
 	if err := d.validateExprs(td); err != nil {
 		return err
@@ -291,8 +301,14 @@ func (d *ddl) makeSequence(name string, start, inc, min, max int64, owner catalo
 
 func (d *ddl) dropTables(n *ast.DropTableStmt) error {
 	names := make([]string, len(n.Tables))
+	d.dropping = map[catalog.ID]bool{}
 	for i, tn := range n.Tables {
 		names[i] = tn.Name.O
+		if id, ok, err := catalog.LookupID(d.ctx, d.txn, d.s.dbID, names[i]); err != nil {
+			return err
+		} else if ok {
+			d.dropping[id] = true
+		}
 	}
 	return d.dropObjects(names, catalog.KindTable, "table", n.IfExists, d.dropTableDesc)
 }
@@ -318,6 +334,9 @@ func (d *ddl) dropObjects(names []string, kind catalog.Kind, noun string, ifExis
 
 func (d *ddl) dropTableDesc(desc *catalog.Descriptor) error {
 	td := desc.Table
+	if err := d.dropTableForeignKeys(desc); err != nil {
+		return err
+	}
 	if err := d.clearTable(td); err != nil {
 		return err
 	}
@@ -350,6 +369,9 @@ func (d *ddl) clearTable(td *catalog.TableDesc) error {
 func (d *ddl) truncate(name string) error {
 	desc, err := d.getTable(name)
 	if err != nil {
+		return err
+	}
+	if err := d.truncateAllowed(desc.Table); err != nil {
 		return err
 	}
 	return d.clearTable(desc.Table)
@@ -449,6 +471,9 @@ func (d *ddl) dropIndex(name string, ifExists bool) error {
 			if idx.Constraint {
 				return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop index %s because constraint %s on table %s requires it", idx.Name, idx.Name, td.Name)
 			}
+			if err := d.indexUsedByForeignKey(td, &td.Indexes[i]); err != nil {
+				return err
+			}
 			t, err := tableFromDesc(td)
 			if err != nil {
 				return err
@@ -504,6 +529,7 @@ func (d *ddl) dropDatabase(n *ast.DropDatabaseStmt) error {
 	if err != nil {
 		return err
 	}
+	d.dropAll = true
 	for _, desc := range descs {
 		switch desc.Kind {
 		case catalog.KindTable:

@@ -111,6 +111,9 @@ type TableDesc struct {
 	Indexes      []IndexDesc  `json:"indexes,omitempty"`
 	NextIndexID  uint32       `json:"next_index_id"`
 	Checks       []CheckDesc  `json:"checks,omitempty"`
+	// ForeignKeys this table declares; InboundFKs those referencing it.
+	ForeignKeys []ForeignKeyDesc `json:"foreign_keys,omitempty"`
+	InboundFKs  []InboundFK      `json:"inbound_fks,omitempty"`
 	// Version increases with every change of the descriptor.
 	Version uint64 `json:"version"`
 	// Owner is the creating role's OID (0: BootstrapOwner); ACL holds

@@ -41,6 +41,7 @@ var generators = map[string]func(*snapshot, *rowSet) error{
 	"information_schema.key_column_usage":        genKeyColumnUsage,
 	"information_schema.table_constraints":       genTableConstraints,
 	"information_schema.constraint_column_usage": genConstraintColumnUsage,
+	"information_schema.referential_constraints": genReferentialConstraints,
 	"information_schema.sequences":               genInfoSequences,
 }
 
@@ -303,6 +304,8 @@ type constraint struct {
 	index   *catalog.IndexDesc // p, u
 	indexID uint32
 	check   *catalog.CheckDesc
+	fk      *catalog.ForeignKeyDesc // f; ref is the referenced table
+	ref     *tableInfo
 }
 
 func (s *snapshot) constraints(ti *tableInfo) []constraint {
@@ -329,7 +332,7 @@ func (s *snapshot) constraints(ti *tableInfo) []constraint {
 		}
 		out = append(out, constraint{oid: oid, name: ti.desc.Checks[i].Name, kind: "c", table: ti, check: &ti.desc.Checks[i]})
 	}
-	return out
+	return append(out, s.foreignKeys(ti)...)
 }
 
 // def is pg_get_constraintdef's text.
@@ -339,6 +342,8 @@ func (c constraint) def() string {
 		return "PRIMARY KEY (" + c.columnList() + ")"
 	case "u":
 		return "UNIQUE (" + c.columnList() + ")"
+	case "f":
+		return c.fkDef()
 	}
 	return "CHECK (" + formatExpr(c.check.Expr) + ")"
 }
@@ -354,6 +359,9 @@ func (c constraint) columnList() string {
 }
 
 func (c constraint) columnIDs() []uint32 {
+	if c.fk != nil {
+		return c.fk.ColumnIDs
+	}
 	if c.index != nil {
 		return c.index.ColumnIDs
 	}
@@ -373,6 +381,9 @@ func genConstraint(s *snapshot, rs *rowSet) error {
 			}
 			if c.check != nil {
 				r.s("conbin", formatExpr(c.check.Expr))
+			}
+			if c.fk != nil {
+				c.fkColumns(r)
 			}
 		}
 	}
@@ -653,16 +664,19 @@ func genKeyColumnUsage(s *snapshot, rs *rowSet) error {
 				if col == nil {
 					continue
 				}
-				rs.add().s("constraint_catalog", s.env.DBName).s("constraint_schema", public).s("constraint_name", c.name).
+				r := rs.add().s("constraint_catalog", s.env.DBName).s("constraint_schema", public).s("constraint_name", c.name).
 					s("table_catalog", s.env.DBName).s("table_schema", public).s("table_name", ti.desc.Name).
 					s("column_name", col.Name).i("ordinal_position", int64(k+1))
+				if c.fk != nil {
+					r.i("position_in_unique_constraint", int64(c.uniquePosition(k)))
+				}
 			}
 		}
 	}
 	return nil
 }
 
-var constraintTypes = map[string]string{"p": "PRIMARY KEY", "u": "UNIQUE", "c": "CHECK"}
+var constraintTypes = map[string]string{"p": "PRIMARY KEY", "u": "UNIQUE", "c": "CHECK", "f": "FOREIGN KEY"}
 
 func genTableConstraints(s *snapshot, rs *rowSet) error {
 	for _, ti := range s.tables {
@@ -753,6 +767,13 @@ func genConstraintColumnUsage(s *snapshot, rs *rowSet) error {
 						cols = append(cols, ti.desc.Columns[i].Name)
 					}
 				}
+			} else if c.fk != nil {
+				// A foreign key uses the referenced table's columns.
+				for _, cid := range c.fk.RefColumnIDs {
+					if col, _ := c.ref.colType(cid); col != nil {
+						cols = append(cols, col.Name)
+					}
+				}
 			} else {
 				for _, cid := range c.columnIDs() {
 					if col, _ := ti.colType(cid); col != nil {
@@ -760,8 +781,12 @@ func genConstraintColumnUsage(s *snapshot, rs *rowSet) error {
 					}
 				}
 			}
+			tableName := ti.desc.Name
+			if c.fk != nil {
+				tableName = c.ref.desc.Name
+			}
 			for _, name := range cols {
-				rs.add().s("table_catalog", s.env.DBName).s("table_schema", public).s("table_name", ti.desc.Name).
+				rs.add().s("table_catalog", s.env.DBName).s("table_schema", public).s("table_name", tableName).
 					s("column_name", name).s("constraint_catalog", s.env.DBName).s("constraint_schema", public).
 					s("constraint_name", c.name)
 			}

@@ -24,7 +24,8 @@ const BootstrapRoleOID = 10
 //	0              the relation (table, sequence) or database itself
 //	1..1023        the index with that index ID
 //	1024..2047     the constraint backed by index (offset - 1024)
-//	2048..3071     the CHECK constraint number (offset - 2048)
+//	2048..2559     the CHECK constraint number (offset - 2048)
+//	2560..3071     the FOREIGN KEY constraint number (offset - 2560)
 //	3072..4094     the default (pg_attrdef) of column ID (offset - 3072)
 //	4095           the table's row type (pg_type)
 //
@@ -80,7 +81,20 @@ func IndexConstraintOID(id catalog.ID, indexID uint32) (uint32, bool) {
 }
 
 // CheckOID is the OID of the n-th CHECK constraint of table id.
-func CheckOID(id catalog.ID, n int) (uint32, bool) { return subOID(id, subCheck, uint32(n)) }
+func CheckOID(id catalog.ID, n int) (uint32, bool) {
+	if n >= subRange/2 {
+		return 0, false
+	}
+	return subOID(id, subCheck, uint32(n))
+}
+
+// ForeignKeyOID is the OID of the n-th FOREIGN KEY constraint of table id.
+func ForeignKeyOID(id catalog.ID, n int) (uint32, bool) {
+	if n >= subRange/2 {
+		return 0, false
+	}
+	return subOID(id, subCheck+subRange/2, uint32(n))
+}
 
 // AttrdefOID is the OID of the default of column colID.
 func AttrdefOID(id catalog.ID, colID uint32) (uint32, bool) { return subOID(id, subAttrdef, colID) }

@@ -284,6 +284,9 @@ func (b *Builder) BuildInsert(n *ast.InsertStmt, x DMLExtras, parse func(string)
 			return nil, err
 		}
 	}
+	if ins.FKs, err = b.foreignKeys(t, true, ins.OnConflict != nil); err != nil {
+		return nil, err
+	}
 	b.finishParams()
 	return ins, nil
 }
@@ -373,6 +376,9 @@ func (b *Builder) BuildUpdate(n *ast.UpdateStmt, x DMLExtras, parse func(string)
 	if up.Checks, err = b.compileChecks(t, parse); err != nil {
 		return nil, err
 	}
+	if up.FKs, err = b.foreignKeys(t, true, true); err != nil {
+		return nil, err
+	}
 	if len(x.Returning) > 0 {
 		if up.Returning, up.ReturnCols, err = b.compileReturning(ts, x.Returning); err != nil {
 			return nil, err
@@ -392,6 +398,9 @@ func (b *Builder) BuildDelete(n *ast.DeleteStmt, x DMLExtras) (*Delete, error) {
 		return nil, err
 	}
 	del := &Delete{Table: tg.table, Source: tg.rows}
+	if del.FKs, err = b.foreignKeys(tg.table, false, true); err != nil {
+		return nil, err
+	}
 	if len(x.Returning) > 0 {
 		if del.Returning, del.ReturnCols, err = b.compileReturning(tg.scope, x.Returning); err != nil {
 			return nil, err

@@ -41,14 +41,36 @@ func (r *RowWriter) InsertBatch(rows []Row) (int, error) {
 		}
 	}
 	err := w.ec.Txn.Write(w.ec.Ctx, reqs)
-	if err == nil || !isCondFailed(err) {
+	if err != nil && !isCondFailed(err) {
 		return -1, err
 	}
+	if err != nil {
+		for i, row := range rows {
+			if err := w.insert(row); err != nil {
+				return i, err
+			}
+		}
+		// Every row went in one at a time after all (the conflict is gone).
+	}
+	return r.checkBatchFKs(rows)
+}
+
+// checkBatchFKs checks the foreign keys of a written batch, row by row so
+// that the error names its row. (Rows of later batches are not visible
+// yet: a COPY row referencing a row of a later batch of the same table
+// fails, where PostgreSQL checks at the end of the COPY.)
+func (r *RowWriter) checkBatchFKs(rows []Row) (int, error) {
+	w := &r.w
+	if w.fk == nil {
+		return -1, nil
+	}
+	w.fk.added = w.fk.added[:0]
 	for i, row := range rows {
-		if err := w.insert(row); err != nil {
-			return i, err
+		for _, c := range w.fk.checks.Out {
+			if err := w.checkParent(c, row); err != nil {
+				return i, err
+			}
 		}
 	}
-	// Every row went in one at a time after all (the conflict is gone).
 	return -1, nil
 }

@@ -53,6 +53,7 @@ type Insert struct {
 	OnConflict *OnConflictPlan
 	Returning  []Expr
 	ReturnCols []ResultCol
+	FKs        *FKChecks
 }
 
 func (ins *Insert) Columns() []ResultCol { return ins.ReturnCols }
@@ -70,6 +71,7 @@ func (ins *Insert) Open(ec *ExecCtx) (RowIter, error) {
 	defer src.Close()
 	out := &mutationIter{}
 	w := writer{t: ins.Table, ec: ec}
+	w.setFK(ins.FKs)
 	for {
 		if err := ec.Ctx.Err(); err != nil {
 			return nil, err
@@ -115,6 +117,9 @@ func (ins *Insert) Open(ec *ExecCtx) (RowIter, error) {
 			}
 			out.rows = append(out.rows, r)
 		}
+	}
+	if err := w.finishFK(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -192,6 +197,7 @@ type Update struct {
 	Checks     []Expr
 	Returning  []Expr
 	ReturnCols []ResultCol
+	FKs        *FKChecks
 }
 
 func (up *Update) Columns() []ResultCol { return up.ReturnCols }
@@ -210,6 +216,7 @@ func (up *Update) Open(ec *ExecCtx) (RowIter, error) {
 	}
 	out := &mutationIter{}
 	w := writer{t: up.Table, ec: ec}
+	w.setFK(up.FKs)
 	for _, old := range rows {
 		if err := ec.Ctx.Err(); err != nil {
 			return nil, err
@@ -235,6 +242,9 @@ func (up *Update) Open(ec *ExecCtx) (RowIter, error) {
 			out.rows = append(out.rows, r)
 		}
 	}
+	if err := w.finishFK(); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -244,6 +254,7 @@ type Delete struct {
 	Source     Node
 	Returning  []Expr
 	ReturnCols []ResultCol
+	FKs        *FKChecks
 }
 
 func (d *Delete) Columns() []ResultCol { return d.ReturnCols }
@@ -260,6 +271,7 @@ func (d *Delete) Open(ec *ExecCtx) (RowIter, error) {
 	}
 	out := &mutationIter{}
 	w := writer{t: d.Table, ec: ec}
+	w.setFK(d.FKs)
 	for _, row := range rows {
 		if err := w.delete(row); err != nil {
 			return nil, err
@@ -273,6 +285,9 @@ func (d *Delete) Open(ec *ExecCtx) (RowIter, error) {
 			out.rows = append(out.rows, r)
 		}
 	}
+	if err := w.finishFK(); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -280,6 +295,7 @@ func (d *Delete) Open(ec *ExecCtx) (RowIter, error) {
 type writer struct {
 	t  *Table
 	ec *ExecCtx
+	fk *fkState // nil: no foreign keys to keep (fk.go)
 }
 
 func (w *writer) validate(row Row, checks []Expr) error {
@@ -394,6 +410,7 @@ func (w *writer) insert(row Row) error {
 			return err
 		}
 	}
+	w.noteInsert(row)
 	return nil
 }
 
@@ -432,6 +449,7 @@ func (w *writer) delete(row Row) error {
 			return err
 		}
 	}
+	w.noteDelete(row)
 	return nil
 }
 
@@ -483,6 +501,7 @@ func (w *writer) update(old, row Row) error {
 			return err
 		}
 	}
+	w.noteUpdate(old, row)
 	return nil
 }
 
@@ -504,6 +523,12 @@ func NewRowWriter(ec *ExecCtx, t *Table, b *Builder, parse func(string) (ast.Exp
 	}
 	return &RowWriter{w: writer{t: t, ec: ec}, checks: checks}, nil
 }
+
+// SetForeignKeys makes the writer check fks (see Finish).
+func (r *RowWriter) SetForeignKeys(fks *FKChecks) { r.w.setFK(fks) }
+
+// Finish runs the foreign key checks of the rows written so far.
+func (r *RowWriter) Finish() error { return r.w.finishFK() }
 
 // Insert validates and writes one row.
 func (r *RowWriter) Insert(row Row) error {

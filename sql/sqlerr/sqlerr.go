@@ -69,6 +69,7 @@ const (
 	AmbiguousFunction            = "42725"
 	GroupingError                = "42803"
 	DatatypeMismatch             = "42804"
+	InvalidForeignKey            = "42830"
 	WrongObjectType              = "42809"
 	InvalidColumnReference       = "42P10"
 	InvalidTableDefinition       = "42P16"

@@ -112,13 +112,6 @@ func TestGORMProgram(t *testing.T) {
 			}), &gorm.Config{
 				Logger:      rec,
 				PrepareStmt: prepare,
-				// Workaround: Outpost rejects FOREIGN KEY constraints
-				// (0A000, not implemented yet), which GORM emits for
-				// every association. Without this flag the first
-				// CREATE TABLE fails; see TestGORMForeignKeysRejected.
-				// OUTPOST_GORM_FK=1 keeps GORM's constraints (the
-				// program passes so on PostgreSQL 15).
-				DisableForeignKeyConstraintWhenMigrating: os.Getenv("OUTPOST_GORM_FK") == "",
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -559,26 +552,80 @@ func containsPrefixExact(ss []string, prefix string) bool {
 	return false
 }
 
-// TestGORMForeignKeysRejected pins down the one gap the program works
-// around: Outpost does not implement FOREIGN KEY constraints, and rejects
-// them with 0A000 rather than accepting and ignoring them (which would let
-// a client believe referential integrity is enforced). When foreign keys
-// land, this test flips and the program drops
-// DisableForeignKeyConstraintWhenMigrating.
-func TestGORMForeignKeysRejected(t *testing.T) {
+// TestGORMForeignKeys checks that GORM's association constraints exist as
+// real, enforced FOREIGN KEY constraints: AutoMigrate creates them, a
+// second AutoMigrate sees them (information_schema) and issues no DDL, and
+// a dangling child or the delete of a referenced parent fails with 23503.
+// OUTPOST_GORM_DSN runs it against another server (an empty PostgreSQL
+// database) to check the expectations.
+func TestGORMForeignKeys(t *testing.T) {
+	target := os.Getenv("OUTPOST_GORM_DSN")
+	if target == "" {
+		target = dsn(startNode(t), "defaultdb")
+	}
 	rec := &sqlRecorder{Interface: logger.Discard}
-	db, err := gorm.Open(postgres.Open(dsn(startNode(t), "defaultdb")), &gorm.Config{Logger: rec})
+	db, err := gorm.Open(postgres.Open(target), &gorm.Config{Logger: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.AutoMigrate(&gpCompany{}, &gpUserV1{})
-	if code := pgCode(err); code != "0A000" || !strings.Contains(err.Error(), "foreign keys are not supported") {
-		t.Fatalf("AutoMigrate with constraints: %v (SQLSTATE %q)", err, code)
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	models := []any{&gpCompany{}, &gpUserV1{}, &gpProfile{}, &gpOrder{}, &gpLanguage{}}
+	if err := db.AutoMigrate(models...); err != nil {
+		t.Fatal(err)
 	}
-	if !containsPrefixExact(rec.take(), `CREATE TABLE "gp_users"`) {
-		t.Fatal("the rejected statement was not GORM's CREATE TABLE with its constraint")
+	var fks []string
+	if err := db.Raw(`SELECT table_name || '.' || constraint_name FROM information_schema.table_constraints
+		WHERE constraint_type = 'FOREIGN KEY' ORDER BY 1`).Scan(&fks).Error; err != nil {
+		t.Fatal(err)
 	}
-	if db.Migrator().HasTable("gp_users") {
-		t.Fatal("the rejected CREATE TABLE left a table behind")
+	want := []string{"gp_orders.fk_gp_users_orders", "gp_profiles.fk_gp_users_profile",
+		"gp_user_languages.fk_gp_user_languages_gp_language", "gp_user_languages.fk_gp_user_languages_gp_user_v1",
+		"gp_users.fk_gp_users_company"}
+	if strings.Join(fks, " ") != strings.Join(want, " ") {
+		t.Fatalf("foreign keys after AutoMigrate: %v, want %v", fks, want)
+	}
+	rec.take()
+	if err := db.AutoMigrate(models...); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rec.take() {
+		u := strings.ToUpper(strings.TrimSpace(s))
+		if strings.HasPrefix(u, "CREATE ") || strings.HasPrefix(u, "ALTER ") {
+			t.Errorf("second AutoMigrate issued DDL: %s", s)
+		}
+	}
+	for _, m := range []struct {
+		model any
+		name  string
+	}{{&gpUserV1{}, "Orders"}, {&gpUserV1{}, "Company"}, {&gpUserV1{}, "Profile"}} {
+		if !db.Migrator().HasConstraint(m.model, m.name) {
+			t.Errorf("HasConstraint(%T, %s) = false", m.model, m.name)
+		}
+	}
+
+	u := gpUserV1{Name: "fk", Email: "fk@x.test", Company: &gpCompany{Name: "fkco"},
+		Orders: []gpOrder{{Item: "a", Amount: 1}}}
+	if err := db.Create(&u).Error; err != nil {
+		t.Fatal(err)
+	}
+	err = db.Create(&gpOrder{UserID: u.ID + 1000, Item: "dangling"}).Error
+	if code := pgCode(err); code != "23503" || !strings.Contains(err.Error(), `violates foreign key constraint "fk_gp_users_orders"`) {
+		t.Fatalf("order of a missing user: %v (SQLSTATE %q)", err, code)
+	}
+	err = db.Unscoped().Delete(&gpUserV1{}, u.ID).Error
+	if code := pgCode(err); code != "23503" || !strings.Contains(err.Error(), `update or delete on table "gp_users" violates foreign key constraint "fk_gp_users_orders" on table "gp_orders"`) {
+		t.Fatalf("hard delete of a user with orders: %v (SQLSTATE %q)", err, code)
+	}
+	err = db.Delete(&gpCompany{}, *u.CompanyID).Error
+	if code := pgCode(err); code != "23503" {
+		t.Fatalf("delete of a referenced company: %v (SQLSTATE %q)", err, code)
+	}
+	// Children first, then the parent: allowed.
+	if err := db.Where("user_id = ?", u.ID).Delete(&gpOrder{}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Unscoped().Delete(&gpUserV1{}, u.ID).Error; err != nil {
+		t.Fatalf("hard delete once the orders are gone: %v", err)
 	}
 }
