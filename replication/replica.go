@@ -392,8 +392,8 @@ func (r *Replica) handleReady() (bool, error) {
 // that a crash could forget).
 func splitMessages(rd raft.Ready, log *raftlog.Storage) (early, late []*raftpb.Message) {
 	if !raft.IsEmptyHardState(rd.HardState) {
-		prev, _, err := log.InitialState()
-		if err != nil || prev.GetTerm() != rd.HardState.GetTerm() || prev.GetVote() != rd.HardState.GetVote() {
+		term, vote := log.DurableTermVote()
+		if term != rd.HardState.GetTerm() || vote != rd.HardState.GetVote() {
 			return nil, rd.Messages
 		}
 	}

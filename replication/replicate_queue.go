@@ -95,14 +95,11 @@ func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, 
 		return // let the learner catch up first
 	}
 	if len(goodVoters) < target {
-		for id, n := range nodes {
-			if !usable(id) {
+		voters := st.Config.Voters.IDs()
+		for id := range nodes {
+			if _, member := voters[uint64(id)]; member || !usable(id) {
 				continue
 			}
-			if _, member := st.Config.Voters.IDs()[uint64(id)]; member {
-				continue
-			}
-			_ = n
 			r.proposeConfChangeLocked(raftpb.ConfChangeAddLearnerNode, id)
 			return
 		}

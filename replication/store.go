@@ -216,36 +216,50 @@ func (s *Store) Start() {
 		r.wake()
 	}
 	s.mu.RUnlock()
-	s.wg.Add(1)
-	go s.tickLoop()
+	s.every(s.cfg.TickInterval, func() { s.forEachReplica((*Replica).tick) })
 	if s.cfg.Liveness != nil {
-		s.wg.Add(1)
-		go s.replicateLoop()
+		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
 	}
 }
 
-// replicateLoop runs the replicate queue over the ranges this node leads.
-func (s *Store) replicateLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.ReplicateInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopper:
-			return
-		case <-t.C:
+// every runs fn every interval until the store stops.
+func (s *Store) every(interval time.Duration, fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stopper:
+				return
+			case <-t.C:
+				fn()
+			}
 		}
-		nodes := map[int32]NodeStatus{}
-		for _, n := range s.cfg.Liveness.Nodes() {
-			nodes[n.ID] = n
-		}
-		s.mu.RLock()
-		for _, r := range s.replicas {
-			r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter)
-			r.wake()
-		}
-		s.mu.RUnlock()
+	}()
+}
+
+// forEachReplica calls fn for each replica under the read lock.
+func (s *Store) forEachReplica(fn func(*Replica)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, r := range s.replicas {
+		fn(r)
 	}
+}
+
+// replicateQueuePass runs the replicate queue over the ranges this node
+// leads.
+func (s *Store) replicateQueuePass() {
+	nodes := map[int32]NodeStatus{}
+	for _, n := range s.cfg.Liveness.Nodes() {
+		nodes[n.ID] = n
+	}
+	s.forEachReplica(func(r *Replica) {
+		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter)
+		r.wake()
+	})
 }
 
 func (s *Store) runReplica(r *Replica) {
@@ -273,24 +287,6 @@ func (s *Store) runReplica(r *Replica) {
 			}
 		}
 	}()
-}
-
-func (s *Store) tickLoop() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.TickInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopper:
-			return
-		case <-t.C:
-		}
-		s.mu.RLock()
-		for _, r := range s.replicas {
-			r.tick()
-		}
-		s.mu.RUnlock()
-	}
 }
 
 func (s *Store) handleRaft(_ context.Context, from int32, msgs []transport.Message) {

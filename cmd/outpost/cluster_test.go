@@ -148,7 +148,7 @@ func TestThreeProcessCluster(t *testing.T) {
 	// keeps a quorum.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		voters, _, err := showRange(ctx, c1)
+		voters, _, _, err := showRange(ctx, c1)
 		if err == nil && voters == "{1,2,3}" {
 			break
 		}
@@ -180,13 +180,13 @@ func TestThreeProcessCluster(t *testing.T) {
 		t.Fatalf("read through restarted node 1: %d rows, %v", n, err)
 	}
 	// Its own replica applies everything node 2 has committed.
-	_, commit, err := showRange(ctx, c2)
+	_, _, commit, err := showRange(ctx, c2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(30 * time.Second)
 	for {
-		_, applied, err := showRangeApplied(ctx, c1)
+		_, applied, _, err := showRange(ctx, c1)
 		if err == nil && applied >= commit {
 			break
 		}
@@ -197,20 +197,12 @@ func TestThreeProcessCluster(t *testing.T) {
 	}
 }
 
-// showRange returns the voters and the commit index of the first range as
-// the connected node sees them.
-func showRange(ctx context.Context, c *pgx.Conn) (voters string, commit int64, err error) {
-	var id, applied, size int64
+// showRange returns the voters of the first range and the applied and
+// commit indexes of the connected node's replica.
+func showRange(ctx context.Context, c *pgx.Conn) (voters string, applied, commit int64, err error) {
+	var id, size int64
 	var start, end, learners string
 	var lh, leader *int64
 	err = c.QueryRow(ctx, "SHOW RANGES").Scan(&id, &start, &end, &voters, &learners, &lh, &leader, &applied, &commit, &size)
-	return voters, commit, err
-}
-
-func showRangeApplied(ctx context.Context, c *pgx.Conn) (voters string, applied int64, err error) {
-	var id, commit, size int64
-	var start, end, learners string
-	var lh, leader *int64
-	err = c.QueryRow(ctx, "SHOW RANGES").Scan(&id, &start, &end, &voters, &learners, &lh, &leader, &applied, &commit, &size)
-	return voters, applied, err
+	return voters, applied, commit, err
 }

@@ -116,6 +116,14 @@ func (s *Storage) InitialState() (*raftpb.HardState, *raftpb.ConfState, error) {
 	return hs, proto.Clone(s.mu.durable.confState).(*raftpb.ConfState), nil
 }
 
+// DurableTermVote returns the term and vote of the durable HardState
+// without copying it (the Ready loop asks on every Ready).
+func (s *Storage) DurableTermVote() (term, vote uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.durable.hardState.GetTerm(), s.mu.durable.hardState.GetVote()
+}
+
 // Entries implements raft.Storage: the entries [lo, hi), limited to maxSize
 // bytes (proto size, as raft.MemoryStorage) but at least one entry. It
 // returns raft.ErrCompacted when lo <= the truncated index, and

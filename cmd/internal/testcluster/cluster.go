@@ -293,12 +293,12 @@ func (c *Cluster) Heal() {
 // first range by its own account, or 0.
 func (c *Cluster) LeaseHolder() int32 {
 	for _, id := range c.IDs() {
-		n := c.Node(id)
 		if !c.Alive(id) {
 			continue
 		}
+		n := c.Node(id)
 		r := n.Store.Replica(replication.FirstRangeID)
-		if r != nil && r.CheckServe(n.Clock.Now()) == nil && c.Alive(id) {
+		if r != nil && r.CheckServe(n.Clock.Now()) == nil {
 			return id
 		}
 	}
