@@ -205,7 +205,7 @@ func (r *Replica) send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchR
 }
 
 // CheckServe implements local.Replication.
-func (r *Replica) CheckServe(ts hlc.Timestamp) error {
+func (r *Replica) CheckServe(ba *kvpb.BatchRequest, ts hlc.Timestamp) error {
 	now := r.store.cfg.Clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()

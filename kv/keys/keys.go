@@ -6,8 +6,14 @@
 //	                                      (GC threshold)
 //	0x01 's' <suffix>                    store-local: never replicated (HLC
 //	                                      upper bound)
-//	0x02 ... 0xff                        global keys: user data, later meta
-//	                                      ranges and /Table/<id>/<index>/...
+//	0x02 <endKey>                        meta: one range descriptor per range,
+//	                                      keyed by the range's end key
+//	0x02 0x00 "rangeid"                  the range ID generator
+//	0x03 ... 0xff                        global keys: SQL system keys, table
+//	                                      data /Table/<id>/<index>/...
+//
+// The meta span [0x02, 0x03) always lies in the first range (no split
+// below MinSplitKey), so finding the first range is enough to find any.
 //
 // Keys starting at or below 0x01 are "local": clients cannot address them
 // (kvpb.BatchRequest.Validate refuses them).
@@ -46,6 +52,60 @@ func TransactionKey(anchor []byte, id kvpb.TxnID) []byte {
 	k = append(k, anchor...)
 	k = append(k, txnSuffix...)
 	return append(k, id[:]...)
+}
+
+// Meta keyspace.
+var (
+	MetaPrefix = []byte{0x02}
+	// MetaMax ends the meta keyspace; it is also MinSplitKey.
+	MetaMax = []byte{0x03}
+	// MinSplitKey is the lowest key a range may be split at.
+	MinSplitKey = MetaMax
+	// FirstRangeStart is where the first range (and so the keyspace of
+	// ranges) starts.
+	FirstRangeStart = LocalMax
+)
+
+// MetaKey is where the descriptor of the range ending at endKey is stored.
+// The range containing k is described by the first meta record after
+// MetaKey(k).
+func MetaKey(endKey []byte) []byte {
+	return append(append(make([]byte, 0, 1+len(endKey)), MetaPrefix...), endKey...)
+}
+
+// RangeIDGeneratorKey holds the last allocated range ID.
+func RangeIDGeneratorKey() []byte { return append(append([]byte(nil), MetaPrefix...), "\x00rangeid"...) }
+
+// TxnRecordSpan is the span of the transaction records anchored in the
+// global span [start, end): they belong to the range owning the span.
+func TxnRecordSpan(start, end []byte) kvpb.Span {
+	return kvpb.Span{Key: append(append([]byte(nil), localRangePrefix...), start...),
+		EndKey: append(append([]byte(nil), localRangePrefix...), end...)}
+}
+
+// Addr returns the global key that decides which range k belongs to: k
+// itself for a global key, the anchor for a transaction record. Other
+// local keys have no address.
+func Addr(k []byte) ([]byte, error) {
+	if !IsLocal(k) {
+		return k, nil
+	}
+	const idLen = 16
+	if len(k) >= len(localRangePrefix)+len(txnSuffix)+idLen && string(k[:len(localRangePrefix)]) == string(localRangePrefix) {
+		rest := k[len(localRangePrefix) : len(k)-idLen]
+		if string(rest[len(rest)-len(txnSuffix):]) == txnSuffix {
+			return rest[:len(rest)-len(txnSuffix)], nil
+		}
+	}
+	return nil, fmt.Errorf("keys: local key %q has no address", k)
+}
+
+// ReplicatedRangeIDKeys lists the range-ID-local keys that are part of the
+// range's replicated state (a snapshot carries them). The raft log, hard
+// state and truncated state are the replica's own and are not listed.
+func ReplicatedRangeIDKeys(rangeID int64) [][]byte {
+	return [][]byte{RangeGCThresholdKey(rangeID), RangeAppliedStateKey(rangeID),
+		RangeLeaseKey(rangeID), RangeDescriptorStateKey(rangeID)}
 }
 
 // RangeGCThresholdKey stores the range's GC threshold: reads below it fail.

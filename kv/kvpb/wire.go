@@ -681,6 +681,15 @@ var errorCodecs = []errorCodec{
 	errorFor(12,
 		func(e *encoder, err *LockTimeoutError) { e.nbytes(err.Key) },
 		func(d *decoder, err *LockTimeoutError) { err.Key = d.nbytes() }),
+	errorFor(13,
+		func(e *encoder, err *RangeKeyMismatchError) {
+			e.span(&err.RequestedSpan)
+			nslice(e, err.Ranges, (*encoder).rangeDesc)
+		},
+		func(d *decoder, err *RangeKeyMismatchError) {
+			d.span(&err.RequestedSpan)
+			err.Ranges = dslice(d, (*decoder).rangeDesc)
+		}),
 
 	sentinelFor(100, ErrMalformedBatch),
 	sentinelFor(101, ErrCorruptValue),

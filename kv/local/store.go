@@ -58,10 +58,11 @@ type Config struct {
 
 // Replication is what a replicated range plugs into the pipeline.
 type Replication interface {
-	// CheckServe returns nil if this replica may serve a batch at ts now
-	// (it holds a valid lease covering ts), else an error, usually a
-	// *kvpb.NotLeaseHolderError. It is called with latches held.
-	CheckServe(ts hlc.Timestamp) error
+	// CheckServe returns nil if this replica may serve ba at ts now: the
+	// range contains every key of ba (else *kvpb.RangeKeyMismatchError)
+	// and the replica holds a valid lease covering ts (else, usually, a
+	// *kvpb.NotLeaseHolderError). It is called with latches held.
+	CheckServe(ba *kvpb.BatchRequest, ts hlc.Timestamp) error
 	// Replicate proposes the evaluated writes of b and returns once they
 	// have applied to this replica's engine, which is also the engine the
 	// store reads. An error means the writes did not apply
@@ -177,6 +178,22 @@ func (s *Store) NodeID() int32 { return s.cfg.NodeID }
 // which reads the previous holder served.
 func (s *Store) SetTimestampCacheLowWater(ts hlc.Timestamp) { s.tsc.SetLowWater(ts) }
 
+// WithWriteLatches runs fn while holding write latches over spans, so that
+// no request evaluates on them meanwhile (a range split holds its right
+// half). Requests that hold latches finish first.
+func (s *Store) WithWriteLatches(ctx context.Context, spans []kvpb.Span, fn func() error) error {
+	ls := make([]latch.Span, len(spans))
+	for i, sp := range spans {
+		ls[i] = latch.Span{Key: sp.Key, EndKey: sp.EndKey, Access: latch.Write}
+	}
+	g, err := s.latches.Acquire(ctx, ls)
+	if err != nil {
+		return err
+	}
+	defer s.latches.Release(g)
+	return fn()
+}
+
 // Stop ends background work and waits for it. It does not close the engine.
 func (s *Store) Stop() {
 	close(s.stopper)
@@ -263,7 +280,7 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		if b.Txn != nil {
 			ts = hlc.Max(b.Txn.ReadTimestamp, b.Txn.WriteTimestamp)
 		}
-		if err := r.CheckServe(ts); err != nil {
+		if err := r.CheckServe(&b, ts); err != nil {
 			return nil, nil, err
 		}
 	}

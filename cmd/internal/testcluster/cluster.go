@@ -298,7 +298,7 @@ func (c *Cluster) LeaseHolder() int32 {
 		}
 		n := c.Node(id)
 		r := n.Store.Replica(replication.FirstRangeID)
-		if r != nil && r.CheckServe(n.Clock.Now()) == nil {
+		if r != nil && r.CheckServe(nil, n.Clock.Now()) == nil {
 			return id
 		}
 	}
