@@ -163,3 +163,17 @@ func (e *RangeKeyMismatchError) Error() string {
 	}
 	return b.String()
 }
+
+// AddressOf returns the span of global keys that decides which range
+// serves r, a request of ba: the transaction's anchor for requests on its
+// record, else r.Keys(). A router sends r to the range(s) owning it; a
+// replica refuses a batch whose addresses it does not own.
+func (ba *BatchRequest) AddressOf(r Request) Span {
+	switch r.(type) {
+	case *HeartbeatTxnRequest, *EndTxnRequest:
+		if ba.Txn != nil {
+			return Span{Key: ba.Txn.Key}
+		}
+	}
+	return r.Keys()
+}
