@@ -55,7 +55,11 @@ type Replica struct {
 
 	mu struct {
 		sync.Mutex
-		raw          *raft.RawNode
+		raw *raft.RawNode
+		// desc is the range's descriptor as of the applied index; its
+		// EndKey is nil while the replica is uninitialized (created for
+		// a range it was added to, before it received any state).
+		desc         kvpb.RangeDescriptor
 		lease        lease.Lease
 		applied      appliedState
 		nextLeaseIdx uint64
@@ -97,7 +101,7 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	}
 	r := &Replica{store: s, rangeID: rangeID, log: st, signal: make(chan struct{}, 1)}
 	r.mu.proposals = map[uint64]*proposal{}
-	hs, _, err := st.InitialState()
+	hs, cs, err := st.InitialState()
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +119,24 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 		if r.mu.lease, err = decodeLease(raw); err != nil {
 			return nil, err
 		}
+	}
+	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeDescriptorStateKey(rangeID)); err != nil {
+		return nil, err
+	} else if ok {
+		d, err := kvpb.DecodeRangeDescriptor(raw)
+		if err != nil {
+			return nil, fmt.Errorf("r%d: descriptor: %w", rangeID, err)
+		}
+		r.mu.desc = *d
+	} else if rangeID == FirstRangeID {
+		// The first range starts out owning the whole keyspace; a replica
+		// that replays its log from the start learns every later change.
+		r.mu.desc = firstRangeDescriptor(nil)
+	} else {
+		r.mu.desc = kvpb.RangeDescriptor{RangeID: rangeID}
+	}
+	if r.initializedLocked() && len(r.mu.desc.Replicas) == 0 {
+		r.mu.desc.Replicas = replicasFromConfState(cs)
 	}
 	lc := s.cfg.Local
 	lc.NodeID = s.cfg.NodeID
@@ -144,6 +166,53 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	}
 	r.mu.raw = raw
 	return r, nil
+}
+
+func firstRangeDescriptor(voters []int32) kvpb.RangeDescriptor {
+	d := kvpb.RangeDescriptor{RangeID: FirstRangeID, StartKey: keys.FirstRangeStart, EndKey: keys.MaxKey}
+	for _, v := range voters {
+		d.Replicas = append(d.Replicas, kvpb.ReplicaDescriptor{NodeID: v})
+	}
+	return d
+}
+
+func replicasFromConfState(cs *raftpb.ConfState) []kvpb.ReplicaDescriptor {
+	var out []kvpb.ReplicaDescriptor
+	for _, v := range cs.GetVoters() {
+		out = append(out, kvpb.ReplicaDescriptor{NodeID: int32(v)})
+	}
+	for _, l := range cs.GetLearners() {
+		out = append(out, kvpb.ReplicaDescriptor{NodeID: int32(l), Type: kvpb.NonVoter})
+	}
+	return out
+}
+
+// Desc returns the range descriptor as of the applied index (EndKey nil
+// while the replica is uninitialized).
+func (r *Replica) Desc() kvpb.RangeDescriptor {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return *r.mu.desc.Clone()
+}
+
+// initializedLocked reports whether the replica holds the range's state.
+func (r *Replica) initializedLocked() bool { return r.mu.desc.EndKey != nil }
+
+// checkBoundsLocked refuses a batch with an address outside the range.
+func (r *Replica) checkBoundsLocked(ba *kvpb.BatchRequest) error {
+	if ba == nil {
+		return nil
+	}
+	for _, req := range ba.Requests {
+		sp := ba.AddressOf(req)
+		if len(sp.Key) == 0 {
+			continue
+		}
+		if !r.initializedLocked() || !r.mu.desc.ContainsSpan(sp) {
+			return &kvpb.RangeKeyMismatchError{RequestedSpan: sp, Ranges: r.store.descriptorsOverlapping(sp)}
+		}
+	}
+	return nil
 }
 
 // campaignIfSole starts an election at once when this replica is the
@@ -209,6 +278,9 @@ func (r *Replica) CheckServe(ba *kvpb.BatchRequest, ts hlc.Timestamp) error {
 	now := r.store.cfg.Clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.checkBoundsLocked(ba); err != nil {
+		return err
+	}
 	return r.checkLeaseLocked(now, ts)
 }
 
@@ -554,10 +626,18 @@ func (r *Replica) applyConfChange(index uint64, cc raftpb.ConfChangeI) error {
 	if err := mvcc.PutUnversioned(b, keys.RangeAppliedStateKey(r.rangeID), r.mu.applied.encode()); err != nil {
 		return err
 	}
+	desc := r.mu.desc.Clone()
+	desc.Replicas = replicasFromConfState(cs)
+	if r.initializedLocked() {
+		if err := mvcc.PutUnversioned(b, keys.RangeDescriptorStateKey(r.rangeID), kvpb.AppendRangeDescriptor(nil, desc)); err != nil {
+			return err
+		}
+	}
 	if err := r.log.Commit(b); err != nil {
 		r.log.Discard(b)
 		return err
 	}
+	r.mu.desc = *desc
 	r.mu.confChangePending = false
 	if v := cs.GetVoters(); len(v) == 1 && v[0] == uint64(r.store.cfg.NodeID) && r.mu.raw.BasicStatus().RaftState != raft.StateLeader {
 		// The sole voter need not wait out an election timeout; raft

@@ -156,6 +156,7 @@ func (s *Store) Bootstrap(voters []int32) error {
 		peers[i] = raft.Peer{ID: uint64(v)}
 	}
 	r.mu.Lock()
+	r.mu.desc = firstRangeDescriptor(voters)
 	err = r.mu.raw.Bootstrap(peers)
 	r.mu.Unlock()
 	if err != nil {
@@ -351,6 +352,45 @@ func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {
 	}
 }
 
+// replicaForKey returns the initialized replica whose range contains key,
+// or nil.
+func (s *Store) replicaForKey(key kvpb.Key) *Replica {
+	if len(key) == 0 {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, r := range s.replicas {
+		r.mu.Lock()
+		ok := r.initializedLocked() && r.mu.desc.ContainsKey(key)
+		r.mu.Unlock()
+		if ok {
+			return r
+		}
+	}
+	return nil
+}
+
+// descriptorsOverlapping returns the descriptors of this store's
+// initialized replicas that overlap sp, for a RangeKeyMismatchError. The
+// caller may hold one replica's mu: that replica's descriptor is read
+// without locking it again.
+func (s *Store) descriptorsOverlapping(sp kvpb.Span) []kvpb.RangeDescriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []kvpb.RangeDescriptor
+	for _, r := range s.replicas {
+		if !r.mu.TryLock() {
+			continue // the caller's own replica, or one busy applying
+		}
+		if r.initializedLocked() && r.mu.desc.Span().Overlaps(sp) {
+			out = append(out, *r.mu.desc.Clone())
+		}
+		r.mu.Unlock()
+	}
+	return out
+}
+
 // Send implements kvrpc.Handler: it evaluates the batch on the replica of
 // the range holding its keys, which must hold the lease.
 func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
@@ -365,9 +405,10 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	s.inflightMu.RUnlock()
 	defer s.inflight.Done()
 
-	r := s.Replica(FirstRangeID)
+	key := ba.AddressOf(ba.Requests[0]).Key
+	r := s.replicaForKey(key)
 	if r == nil {
-		return nil, &kvpb.NotLeaseHolderError{RangeID: FirstRangeID, Replica: s.cfg.NodeID, Msg: "this node holds no replica of the range"}
+		return nil, &kvpb.NotLeaseHolderError{Replica: s.cfg.NodeID, Msg: fmt.Sprintf("this node holds no replica of the range containing %s", key)}
 	}
 	// Stop cancels requests in progress, as a crash would end them.
 	ctx, cancel := context.WithCancel(ctx)
