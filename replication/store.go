@@ -14,11 +14,11 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/kv/local"
 	"github.com/outpostdb/outpost/kv/storage"
-	"github.com/outpostdb/outpost/replication/raftlog"
 	"github.com/outpostdb/outpost/replication/transport"
 )
 
@@ -49,6 +49,11 @@ type Config struct {
 	DeadAfter time.Duration
 	// ReplicateInterval between replicate queue passes. Default 1s.
 	ReplicateInterval time.Duration
+	// Sender reaches any range of the cluster (the node's router): the
+	// store writes meta records and allocates range IDs through it. It
+	// may also be set with SetSender before Start. Without it the store
+	// cannot split.
+	Sender kvrpc.Handler
 	// Local configures each range's evaluation pipeline (transaction
 	// expiry, GC). NodeID, BootID, RangeID and Replication are set by the
 	// Store.
@@ -125,14 +130,12 @@ func NewStore(cfg Config) (*Store, error) {
 	s := &Store{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), bootID: boot,
 		replicas: map[int64]*Replica{}, stopper: make(chan struct{})}
 	s.stopCtx, s.cancelAll = context.WithCancel(context.Background())
-	st, err := raftlog.Open(cfg.Engine, FirstRangeID)
+	ids, err := storedRangeIDs(cfg.Engine)
 	if err != nil {
 		return nil, err
 	}
-	if last, err := st.LastIndex(); err != nil {
-		return nil, err
-	} else if last > 0 {
-		if err := s.addReplica(FirstRangeID); err != nil {
+	for _, id := range ids {
+		if err := s.addReplica(id); err != nil {
 			return nil, err
 		}
 	}
@@ -169,6 +172,27 @@ func (s *Store) Bootstrap(voters []int32) error {
 	return nil
 }
 
+// storedRangeIDs lists the ranges this engine holds any range-ID-local
+// state for (raft state, or replicated state written by a split).
+func storedRangeIDs(eng storage.Engine) ([]int64, error) {
+	sp := keys.RangeIDLocalSpan()
+	it, err := eng.NewIter(storage.IterOptions{LowerBound: sp.Key, UpperBound: sp.EndKey})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ids []int64
+	for ok := it.SeekGE(storage.MVCCKey{Key: sp.Key}); ok; {
+		id, valid := keys.DecodeRangeIDKey(it.Key().Key)
+		if !valid {
+			break
+		}
+		ids = append(ids, id)
+		ok = it.SeekGE(storage.MVCCKey{Key: keys.RangeIDPrefix(id + 1)})
+	}
+	return ids, it.Err()
+}
+
 func (s *Store) addReplica(rangeID int64) error {
 	r, err := newReplica(s, rangeID)
 	if err != nil {
@@ -179,6 +203,10 @@ func (s *Store) addReplica(rangeID int64) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// SetSender sets Config.Sender; call it before Start (the router that
+// reaches the store's own node usually needs the store first).
+func (s *Store) SetSender(h kvrpc.Handler) { s.cfg.Sender = h }
 
 // NodeID returns the node's ID.
 func (s *Store) NodeID() int32 { return s.cfg.NodeID }
@@ -221,6 +249,7 @@ func (s *Store) Start() {
 	if s.cfg.Liveness != nil {
 		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
 	}
+	s.every(s.cfg.ReplicateInterval, s.maintainMeta)
 }
 
 // every runs fn every interval until the store stops.
@@ -273,10 +302,10 @@ func (s *Store) runReplica(r *Replica) {
 				return
 			case <-r.signal:
 			}
+			err := r.maybeReload()
 			// Advancing can make another Ready (a single voter commits
 			// its own entries once they are persisted): drain them all.
-			var err error
-			for more := true; more && err == nil; {
+			for more := err == nil; more && err == nil; {
 				more, err = r.handleReady()
 			}
 			if err != nil {
@@ -415,7 +444,16 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	defer cancel()
 	stop := context.AfterFunc(s.stopCtx, cancel)
 	defer stop()
-	resp, err := r.send(ctx, ba)
+	var resp *kvpb.BatchResponse
+	var err error
+	if as, ok := ba.Requests[0].(*kvpb.AdminSplitRequest); ok && len(ba.Requests) == 1 {
+		var sr *kvpb.AdminSplitResponse
+		if sr, err = r.adminSplit(ctx, as.SplitKey); err == nil {
+			resp = &kvpb.BatchResponse{Responses: []kvpb.Response{sr}}
+		}
+	} else {
+		resp, err = r.send(ctx, ba)
+	}
 	if err != nil && s.stopCtx.Err() != nil {
 		var amb *kvpb.AmbiguousResultError
 		switch {

@@ -242,8 +242,6 @@ func (s *Server) startKV(ctx context.Context) error {
 		}
 		s.log.Info("bootstrapped a new cluster", "node", id, "store", cfg.Store)
 	}
-	s.store.Start()
-	node.SetBatchHandler(s.store)
 	store := s.store
 	rt := router.New(router.Config{
 		Nodes: s.addrs.ids,
@@ -255,6 +253,9 @@ func (s *Server) startKV(ctx context.Context) error {
 			return remoteHandler{node.Handler(to)}, nil
 		},
 	})
+	s.store.SetSender(rt)
+	s.store.Start()
+	node.SetBatchHandler(s.store)
 	db := kv.NewDB(rt, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
 	if bootstrap || len(cfg.Join) == 0 {
 		// The node table must know this node's (possibly new) address.
