@@ -74,7 +74,9 @@ func MetaKey(endKey []byte) []byte {
 }
 
 // RangeIDGeneratorKey holds the last allocated range ID.
-func RangeIDGeneratorKey() []byte { return append(append([]byte(nil), MetaPrefix...), "\x00rangeid"...) }
+func RangeIDGeneratorKey() []byte {
+	return append(append([]byte(nil), MetaPrefix...), "\x00rangeid"...)
+}
 
 // TxnRecordSpan is the span of the transaction records anchored in the
 // global span [start, end): they belong to the range owning the span.
