@@ -99,6 +99,7 @@ type Server struct {
 	engine *storage.Pebble
 	clock  *hlc.Clock
 	store  *replication.Store
+	router *router.Router
 	rpc    *rpc.Node
 	live   *liveness.Liveness
 	dbMu   sync.RWMutex
@@ -253,6 +254,7 @@ func (s *Server) startKV(ctx context.Context) error {
 			return remoteHandler{node.Handler(to)}, nil
 		},
 	})
+	s.router = rt
 	s.store.SetSender(rt)
 	s.store.Start()
 	node.SetBatchHandler(s.store)
