@@ -57,6 +57,10 @@ type Replica struct {
 	// metaWritten is the descriptor this node last wrote to the meta
 	// range for this range (nil: not written under the current lease).
 	metaWritten atomic.Pointer[string]
+	// sizeEstimate approximates the range's bytes for the split queue
+	// (valid once sizeKnown); applied writes add their size.
+	sizeEstimate atomic.Int64
+	sizeKnown    atomic.Bool
 
 	// startCommit is the commit index persisted when the replica opened:
 	// every write acknowledged before a restart is at or below it, so the
@@ -600,6 +604,7 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 		return fmt.Errorf("r%d: apply entry %d: %w", r.rangeID, index, err)
 	}
 	r.mu.applied = next
+	r.sizeEstimate.Add(int64(len(cmd.repr)))
 	if p != nil {
 		delete(r.mu.proposals, cmd.id)
 		p.finish(nil)

@@ -54,6 +54,9 @@ type Config struct {
 	// may also be set with SetSender before Start. Without it the store
 	// cannot split.
 	Sender kvrpc.Handler
+	// SplitThreshold: a range whose data grows past this many bytes is
+	// split in two. Default 64 MiB; negative disables size-based splits.
+	SplitThreshold int64
 	// Local configures each range's evaluation pipeline (transaction
 	// expiry, GC). NodeID, BootID, RangeID and Replication are set by the
 	// Store.
@@ -83,6 +86,9 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.ReplicateInterval == 0 {
 		c.ReplicateInterval = time.Second
+	}
+	if c.SplitThreshold == 0 {
+		c.SplitThreshold = 64 << 20
 	}
 }
 
@@ -250,6 +256,9 @@ func (s *Store) Start() {
 		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
 	}
 	s.every(s.cfg.ReplicateInterval, s.maintainMeta)
+	if s.cfg.SplitThreshold > 0 {
+		s.every(s.cfg.ReplicateInterval, s.splitQueuePass)
+	}
 }
 
 // every runs fn every interval until the store stops.

@@ -141,3 +141,4 @@ func TestSplit(t *testing.T) {
 		t.Fatalf("after restart: %q %v", v, err)
 	}
 }
+
