@@ -141,4 +141,3 @@ func TestSplit(t *testing.T) {
 		t.Fatalf("after restart: %q %v", v, err)
 	}
 }
-
