@@ -295,10 +295,38 @@ func (s *Store) replicateQueuePass() {
 	for _, n := range s.cfg.Liveness.Nodes() {
 		nodes[n.ID] = n
 	}
+	counts := s.replicaCounts()
 	s.forEachReplica(func(r *Replica) {
-		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter)
+		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter, counts)
 		r.wake()
 	})
+}
+
+// replicaCounts returns how many replicas each node holds according to the
+// meta records, or nil if they cannot be read (rebalancing then waits).
+func (s *Store) replicaCounts() map[int32]int {
+	if s.cfg.Sender == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.stopCtx, s.cfg.ReplicateInterval)
+	defer cancel()
+	ba := &kvpb.BatchRequest{}
+	ba.Add(&kvpb.ScanRequest{Span: kvpb.Span{Key: keys.MetaKey(keys.MinSplitKey), EndKey: keys.MetaMax}})
+	resp, err := s.cfg.Sender.Send(ctx, ba)
+	if err != nil {
+		return nil
+	}
+	counts := map[int32]int{}
+	for _, row := range resp.Responses[0].(*kvpb.ScanResponse).Rows {
+		d, err := kvpb.DecodeRangeDescriptor(row.Value)
+		if err != nil {
+			return nil
+		}
+		for _, rep := range d.Replicas {
+			counts[rep.NodeID]++
+		}
+	}
+	return counts
 }
 
 func (s *Store) runReplica(r *Replica) {

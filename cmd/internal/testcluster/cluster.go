@@ -96,6 +96,14 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	if opts.Store.Local.GCInterval == 0 {
 		opts.Store.Local.GCInterval = -1
 	}
+	if opts.Store.ReplicationFactor == 0 {
+		// Keep every initial voter (a 5-node test means 5 voters); a
+		// smaller cluster up-replicates to the usual 3.
+		opts.Store.ReplicationFactor = max(3, opts.Bootstrap, opts.Nodes)
+		if opts.Bootstrap > 0 {
+			opts.Store.ReplicationFactor = max(3, opts.Bootstrap)
+		}
+	}
 	c := &Cluster{opts: opts, Transport: transport.NewMem(opts.Seed), rng: rand.New(rand.NewPCG(uint64(opts.Seed), 7)),
 		nodes: map[int32]*Node{}, blocked: map[[2]int32]bool{}}
 	if opts.Bootstrap == 0 {
