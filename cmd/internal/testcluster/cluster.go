@@ -116,7 +116,9 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	}
 	for i := 1; i <= opts.Nodes; i++ {
 		n := &Node{ID: int32(i), FS: storage.NewMemFS()}
+		c.mu.Lock()
 		c.nodes[n.ID] = n
+		c.mu.Unlock()
 		var boot []int32
 		if i <= opts.Bootstrap {
 			boot = voters

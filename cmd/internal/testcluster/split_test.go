@@ -134,7 +134,15 @@ func TestSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRanges(t, c, keys.FirstRangeStart, sk)
-	if err := put(ctx, c.Node(victim).DB, key(15), "v3"); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := put(pctx, c.Node(victim).DB, key(15), "v3"); err != nil {
+		for _, id := range c.IDs() {
+			for _, r := range c.Node(id).Store.Replicas() {
+				d := r.Desc()
+				t.Logf("n%d: %+v %s", id, r.Status(), d.String())
+			}
+		}
 		t.Fatal(err)
 	}
 	if v, err := get(ctx, db, key(15)); err != nil || v != "v3" {
