@@ -48,7 +48,11 @@
 // that is acceptable because its writes are intents, provisional until
 // the transaction commits: the coordinator either retries the statement
 // (rewriting its own intents) or aborts, and EndTxn cleans up every lock
-// span the coordinator tracked. Non-transactional writes spanning ranges
+// span the coordinator tracked. (Two consequences for kv.Txn, which today
+// assumes a failed batch wrote nothing: it must track the lock spans of a
+// batch that failed, and Txn.Write, which promises an atomic batch, must
+// restore what the applied parts overwrote when it fails across ranges.)
+// Non-transactional writes spanning ranges
 // are not atomic either; nothing sends those except per-range maintenance
 // (GC, intent resolution), which is idempotent.
 //
