@@ -121,7 +121,7 @@ func TestScanLimitsAcrossRanges(t *testing.T) {
 		parts   int    // user batches sent
 	}{
 		{sp("a", "z"), false, 3, "a,b,c", `["d","z")`, 2},
-		{sp("a", "z"), false, 2, "a,b", `["c","z")`, 1},  // limit met at the boundary
+		{sp("a", "z"), false, 2, "a,b", `["c","z")`, 1}, // limit met at the boundary
 		{sp("a", "z"), false, 5, "a,b,c,d,e", `["f","z")`, 2},
 		{sp("a", "z"), false, 8, "a,b,c,d,e,g,h,x", "", 4},
 		{sp("a", "z"), false, 9, "a,b,c,d,e,g,h,x", "", 4},
