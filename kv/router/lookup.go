@@ -26,7 +26,7 @@ var errBeyondKeyspace = fmt.Errorf("%w: key at or beyond the end of the keyspace
 // rangeFor returns the descriptor of the range containing k (reverse: the
 // range containing the keys just below k), from the cache or else from
 // meta.
-func (r *Router) rangeFor(ctx context.Context, st *sendState, k kvpb.Key, reverse bool) (*kvpb.RangeDescriptor, error) {
+func (r *Router) rangeFor(ctx context.Context, k kvpb.Key, reverse bool) (*kvpb.RangeDescriptor, error) {
 	if (!reverse && bytes.Compare(k, keys.MaxKey) >= 0) || (reverse && bytes.Compare(k, keys.MaxKey) > 0) {
 		return nil, errBeyondKeyspace
 	}
@@ -52,12 +52,12 @@ func (r *Router) rangeFor(ctx context.Context, st *sendState, k kvpb.Key, revers
 		}
 		// The leader's failure may be its own (its context): look up
 		// ourselves.
-		return r.lookupMeta(ctx, st, k, reverse)
+		return r.lookupMeta(ctx, k, reverse)
 	}
 	c := &lookupCall{done: make(chan struct{})}
 	r.lookups[key] = c
 	r.lookupMu.Unlock()
-	c.desc, c.err = r.lookupMeta(ctx, st, k, reverse)
+	c.desc, c.err = r.lookupMeta(ctx, k, reverse)
 	r.lookupMu.Lock()
 	delete(r.lookups, key)
 	r.lookupMu.Unlock()
@@ -69,16 +69,17 @@ func (r *Router) rangeFor(ctx context.Context, st *sendState, k kvpb.Key, revers
 // The record of the range containing k is the first one after
 // MetaKey(k); in reverse, the range containing the keys just below k is
 // the first record at or after MetaKey(k).
-func (r *Router) lookupMeta(ctx context.Context, st *sendState, k kvpb.Key, reverse bool) (*kvpb.RangeDescriptor, error) {
+func (r *Router) lookupMeta(ctx context.Context, k kvpb.Key, reverse bool) (*kvpb.RangeDescriptor, error) {
 	start := kvpb.Key(keys.MetaKey(k))
 	if !reverse {
 		start = start.Next()
 	}
 	backoff := time.Millisecond
+	st := r.newSearch()
 	for {
 		ba := &kvpb.BatchRequest{}
 		ba.Add(&kvpb.ScanRequest{Span: kvpb.Span{Key: start, EndKey: keys.MetaMax}, MaxKeys: 1})
-		resp, err := r.sendMeta(ctx, st, ba)
+		resp, err := r.sendMeta(ctx, ba)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +100,7 @@ func (r *Router) lookupMeta(ctx context.Context, st *sendState, k kvpb.Key, reve
 		// Meta lags behind a split (the record of k's range is not
 		// written yet): the lead repairs it shortly.
 		err = fmt.Errorf("meta record %s does not contain %s", desc, k)
-		if err := st.wait(ctx, backoff, desc.RangeID, err, r.cfg.Timeout); err != nil {
+		if err := st.wait(ctx, backoff, desc.RangeID, err); err != nil {
 			return nil, err
 		}
 		backoff = min(2*backoff, 100*time.Millisecond)
@@ -108,14 +109,15 @@ func (r *Router) lookupMeta(ctx context.Context, st *sendState, k kvpb.Key, reve
 
 // sendMeta sends a read of the meta span to the range holding it: by its
 // cached descriptor when known, else by trying nodes.
-func (r *Router) sendMeta(ctx context.Context, st *sendState, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+func (r *Router) sendMeta(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	span := batchSpan(ba)
+	st := r.newSearch()
 	for {
 		desc := r.cache.lookup(span.Key, false)
 		if desc == nil || !desc.ContainsSpan(span) {
 			desc = &kvpb.RangeDescriptor{RangeID: metaUnknownRangeID}
 		}
-		resp, err := r.sendToRange(ctx, st, desc, ba)
+		resp, err := r.sendToRange(ctx, desc, ba)
 		var mm *kvpb.RangeKeyMismatchError
 		if !errors.As(err, &mm) {
 			return resp, err
@@ -123,7 +125,7 @@ func (r *Router) sendMeta(ctx context.Context, st *sendState, ba *kvpb.BatchRequ
 		if desc.RangeID != metaUnknownRangeID {
 			r.onMismatch(desc, mm)
 		}
-		if err := st.wait(ctx, time.Millisecond, desc.RangeID, err, r.cfg.Timeout); err != nil {
+		if err := st.wait(ctx, time.Millisecond, desc.RangeID, err); err != nil {
 			return nil, err
 		}
 	}

@@ -81,7 +81,9 @@ type Config struct {
 	// Nodes returns the IDs of the nodes that may hold replicas.
 	Nodes func() []int32
 	Dial  Dialer
-	// Timeout bounds the search for serving replicas, per Send. Default 10s.
+	// Timeout bounds each search for a replica that serves a range (and
+	// for its descriptor); a split batch searches once per range. Default
+	// 10s.
 	Timeout time.Duration
 	// Local, if non-zero, is tried first when no leaseholder is known.
 	Local int32
@@ -151,19 +153,25 @@ func (r *Router) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRe
 	if err := ba.Validate(); err != nil {
 		return nil, err
 	}
-	st := &sendState{deadline: time.Now().Add(r.cfg.Timeout)}
-	return r.send(ctx, st, ba)
+	return r.send(ctx, ba)
 }
 
-// sendState is what one Send's parts share: the deadline of the search
-// for replicas.
-type sendState struct {
+// search bounds one search for a serving replica (or an up-to-date
+// descriptor): Config.Timeout from its start. Each range of a split batch
+// gets its own, so a long multi-range operation that keeps making
+// progress never times out.
+type search struct {
 	deadline time.Time
+	timeout  time.Duration
+}
+
+func (r *Router) newSearch() *search {
+	return &search{deadline: time.Now().Add(r.cfg.Timeout), timeout: r.cfg.Timeout}
 }
 
 // wait backs off before the next attempt, or returns the error that ends
 // the search: the caller's, or RangeUnavailableError past the deadline.
-func (st *sendState) wait(ctx context.Context, d time.Duration, rangeID int64, lastErr error, timeout time.Duration) error {
+func (st *search) wait(ctx context.Context, d time.Duration, rangeID int64, lastErr error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -171,7 +179,7 @@ func (st *sendState) wait(ctx context.Context, d time.Duration, rangeID int64, l
 		if rangeID == metaUnknownRangeID {
 			rangeID = 1 // the first range holds meta
 		}
-		return &kvpb.RangeUnavailableError{RangeID: rangeID, Msg: fmt.Sprintf("no replica could serve within %s; last error: %v", timeout, lastErr)}
+		return &kvpb.RangeUnavailableError{RangeID: rangeID, Msg: fmt.Sprintf("no replica could serve within %s; last error: %v", st.timeout, lastErr)}
 	}
 	if d <= 0 {
 		return nil
@@ -187,18 +195,19 @@ func (st *sendState) wait(ctx context.Context, d time.Duration, rangeID int64, l
 }
 
 // send routes ba: as is when its addresses lie in one range, else split.
-func (r *Router) send(ctx context.Context, st *sendState, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+func (r *Router) send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	span := batchSpan(ba)
 	backoff := time.Duration(0)
+	st := r.newSearch()
 	for {
-		desc, err := r.rangeFor(ctx, st, span.Key, false)
+		desc, err := r.rangeFor(ctx, span.Key, false)
 		if err != nil {
 			return nil, err
 		}
 		if !desc.ContainsSpan(span) {
-			return r.divide(ctx, st, ba)
+			return r.divide(ctx, ba)
 		}
-		resp, err := r.sendToRange(ctx, st, desc, ba)
+		resp, err := r.sendToRange(ctx, desc, ba)
 		var mm *kvpb.RangeKeyMismatchError
 		if !errors.As(err, &mm) {
 			return resp, err
@@ -206,7 +215,7 @@ func (r *Router) send(ctx context.Context, st *sendState, ba *kvpb.BatchRequest)
 		r.onMismatch(desc, mm)
 		// A refusal that taught nothing new (meta lagging behind a split)
 		// is retried after a growing pause.
-		if err := st.wait(ctx, backoff, desc.RangeID, err, r.cfg.Timeout); err != nil {
+		if err := st.wait(ctx, backoff, desc.RangeID, err); err != nil {
 			return nil, err
 		}
 		backoff = min(max(2*backoff, time.Millisecond), 100*time.Millisecond)
@@ -243,8 +252,9 @@ func (r *Router) onMismatch(desc *kvpb.RangeDescriptor, mm *kvpb.RangeKeyMismatc
 // RangeKeyMismatchError is returned for the caller to re-route, except
 // while looking for meta's range without its descriptor (metaUnknown),
 // where it only means "not this node".
-func (r *Router) sendToRange(ctx context.Context, st *sendState, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	rangeID := desc.RangeID
+	st := r.newSearch()
 	backoff := 10 * time.Millisecond
 	var lastErr error
 	var round []int32
@@ -255,7 +265,7 @@ func (r *Router) sendToRange(ctx context.Context, st *sendState, desc *kvpb.Rang
 			if len(round) == 0 {
 				if lastErr != nil {
 					// Every candidate failed once: an election may be on.
-					if err := st.wait(ctx, backoff, rangeID, lastErr, r.cfg.Timeout); err != nil {
+					if err := st.wait(ctx, backoff, rangeID, lastErr); err != nil {
 						return nil, err
 					}
 					backoff = min(2*backoff, 200*time.Millisecond)
@@ -300,7 +310,7 @@ func (r *Router) sendToRange(ctx context.Context, st *sendState, desc *kvpb.Rang
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err := st.wait(ctx, 0, rangeID, lastErr, r.cfg.Timeout); err != nil {
+		if err := st.wait(ctx, 0, rangeID, lastErr); err != nil {
 			return nil, err
 		}
 	}

@@ -20,7 +20,7 @@ import (
 // so requests on the same key stay in one part in their batch order. An
 // EndTxn (always last) goes alone after everything else succeeded: the
 // commit must not race the writes it commits.
-func (r *Router) divide(ctx context.Context, st *sendState, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+func (r *Router) divide(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	reqs := ba.Requests
 	var endTxn kvpb.Request
 	if n := len(reqs); n > 0 && reqs[n-1].Method() == kvpb.EndTxn {
@@ -37,14 +37,14 @@ func (r *Router) divide(ctx context.Context, st *sendState, ba *kvpb.BatchReques
 		for j < len(reqs) && isReverseScan(reqs[j]) == rev {
 			j++
 		}
-		if err := r.sendRun(ctx, st, ba, i, j, rev, resps, acc); err != nil {
+		if err := r.sendRun(ctx, ba, i, j, rev, resps, acc); err != nil {
 			return nil, err
 		}
 		i = j
 	}
 	if endTxn != nil {
 		eba := &kvpb.BatchRequest{Header: acc.header(ba.Header), Requests: []kvpb.Request{endTxn}}
-		resp, err := r.send(ctx, st, eba)
+		resp, err := r.send(ctx, eba)
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +75,7 @@ type pending struct {
 
 // sendRun sends requests [lo, hi) of ba, a run of one direction, range by
 // range, filling resps.
-func (r *Router) sendRun(ctx context.Context, st *sendState, ba *kvpb.BatchRequest, lo, hi int, reverse bool, resps []kvpb.Response, acc *txnAcc) error {
+func (r *Router) sendRun(ctx context.Context, ba *kvpb.BatchRequest, lo, hi int, reverse bool, resps []kvpb.Response, acc *txnAcc) error {
 	ps := make([]*pending, 0, hi-lo)
 	for i := lo; i < hi; i++ {
 		a := ba.AddressOf(ba.Requests[i])
@@ -105,7 +105,7 @@ func (r *Router) sendRun(ctx context.Context, st *sendState, ba *kvpb.BatchReque
 		if !found {
 			return nil
 		}
-		desc, err := r.rangeFor(ctx, st, cursor, reverse)
+		desc, err := r.rangeFor(ctx, cursor, reverse)
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (r *Router) sendRun(ctx context.Context, st *sendState, ba *kvpb.BatchReque
 			part.Add(req)
 			in = append(in, p)
 		}
-		resp, err := r.send(ctx, st, part)
+		resp, err := r.send(ctx, part)
 		if err != nil {
 			return err
 		}
