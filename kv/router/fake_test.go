@@ -30,6 +30,9 @@ type fakeCluster struct {
 	// hints: a refusing node names the leaseholder (else LeaseHolder 0).
 	hints bool
 	down  map[int32]bool
+	// lacks: nodes holding no replica of a range (they know no range
+	// there, and refuse with an empty RangeKeyMismatchError).
+	lacks map[int32]int64
 	data  map[string][]byte
 	// pushTo forwards the write timestamp of transactional writes served
 	// by a range.
@@ -49,7 +52,7 @@ type served struct {
 }
 
 func newFakeCluster(nodes int, splits ...string) *fakeCluster {
-	c := &fakeCluster{lh: map[int64]int32{}, down: map[int32]bool{}, data: map[string][]byte{},
+	c := &fakeCluster{lh: map[int64]int32{}, down: map[int32]bool{}, data: map[string][]byte{}, lacks: map[int32]int64{},
 		pushTo: map[int64]hlc.Timestamp{}, hints: true, now: 1000}
 	for i := 1; i <= nodes; i++ {
 		c.nodes = append(c.nodes, int32(i))
@@ -162,6 +165,9 @@ func (n fakeNode) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchR
 		return refuse(mm)
 	}
 	entry.rangeID = desc.RangeID
+	if c.lacks[n.id] == desc.RangeID {
+		return refuse(&kvpb.RangeKeyMismatchError{RequestedSpan: span})
+	}
 	if lh := c.lh[desc.RangeID]; lh != n.id {
 		nlh := &kvpb.NotLeaseHolderError{RangeID: desc.RangeID, Replica: n.id}
 		if c.hints {

@@ -258,7 +258,7 @@ func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba
 	backoff := 10 * time.Millisecond
 	var lastErr error
 	var round []int32
-	hints := 0
+	hints, noReplica := 0, 0
 	for {
 		target := r.LeaseHolderOf(rangeID)
 		if target == 0 {
@@ -301,6 +301,15 @@ func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba
 			r.setLeaseHolder(rangeID, target, 0)
 			if d := r.cache.lookup(keys.MetaPrefix, false); d != nil {
 				return nil, err // now the caller can route by descriptor
+			}
+		case errors.As(err, &mm) && len(mm.Ranges) == 0:
+			// The node knows no range here: it holds no replica of this
+			// one (a stale replica list or leaseholder entry). Try the
+			// others; if none serves either, the descriptor itself is
+			// suspect and the caller looks it up again.
+			r.setLeaseHolder(rangeID, target, 0)
+			if noReplica++; noReplica >= len(r.candidates(desc)) {
+				return nil, err
 			}
 		case errors.Is(err, kvrpc.ErrUnavailable):
 			r.setLeaseHolder(rangeID, target, 0)

@@ -449,3 +449,37 @@ func TestMalformed(t *testing.T) {
 		t.Errorf("key beyond the keyspace: %v", err)
 	}
 }
+
+// TestNodeWithoutReplica: a node that holds no replica of the range (and
+// knows no range there) is skipped for the next candidate, not taken for
+// a sign that the descriptor is stale.
+func TestNodeWithoutReplica(t *testing.T) {
+	c := newFakeCluster(3, "m")
+	c.lh[2] = 3
+	c.lacks[1] = 2
+	c.hints = false
+	r := c.router(t, 1, time.Second)
+	start := time.Now()
+	resp := send(t, r, batch(&kvpb.PutRequest{Key: k("p"), Value: []byte("1")}, &kvpb.GetRequest{Key: k("p")}))
+	if v := resp.Responses[1].(*kvpb.GetResponse).Value; string(v) != "1" {
+		t.Errorf("get p = %q", v)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("took %s", d)
+	}
+	if got := r.LeaseHolderOf(2); got != 3 {
+		t.Errorf("r2 leaseholder %d, want 3", got)
+	}
+	// Meta was read once: the refusal did not evict the descriptor.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var lookups int
+	for _, s := range c.log {
+		if isMeta(s.ba) && s.err == nil {
+			lookups++
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d meta reads, want 1", lookups)
+	}
+}
