@@ -37,7 +37,8 @@
 // the error proves it was not evaluated: kvrpc.ErrUnavailable and
 // NotLeaseHolderError (another replica is tried), RangeKeyMismatchError
 // (the cache is corrected and the part re-split and resent; parts already
-// answered are not resent). Anything else, AmbiguousResultError included,
+// answered are not resent; one listing no ranges comes from a node without
+// a replica there, and another replica is tried). Anything else, AmbiguousResultError included,
 // goes back to the caller: a write whose fate is unknown must not be
 // applied twice. If no replica of a range serves within Config.Timeout
 // (and the caller's deadline), Send returns a *kvpb.RangeUnavailableError
