@@ -42,7 +42,14 @@ func (tp topology) start(t testing.TB, opts kvtest.Options) *kv.DB {
 	for _, s := range tp.splits {
 		mo.Splits = append(mo.Splits, kvpb.Key(s))
 	}
-	return kvtest.StartMulti(t, mo).DB
+	m := kvtest.StartMulti(t, mo)
+	t.Cleanup(func() {
+		// The topology is pointless unless the test crossed ranges.
+		if n := len(m.Router.CachedRanges()); n < 2 {
+			t.Errorf("the test touched %d range(s) of %d", n, len(m.Ranges))
+		}
+	})
+	return m.DB
 }
 
 // runTopologies runs test over one range and over each multi-range
