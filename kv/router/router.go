@@ -37,12 +37,12 @@
 // the error proves it was not evaluated: kvrpc.ErrUnavailable and
 // NotLeaseHolderError (another replica is tried), RangeKeyMismatchError
 // (the cache is corrected and the part re-split and resent; parts already
-// answered are not resent; one listing no ranges comes from a node without
-// a replica there, and another replica is tried). Anything else, AmbiguousResultError included,
-// goes back to the caller: a write whose fate is unknown must not be
-// applied twice. If no replica of a range serves within Config.Timeout
-// (and the caller's deadline), Send returns a *kvpb.RangeUnavailableError
-// naming that range.
+// answered are not resent; a mismatch listing no ranges comes from a node
+// without a replica there, and another replica is tried). Anything else,
+// AmbiguousResultError included, goes back to the caller: a write whose
+// fate is unknown must not be applied twice. If no replica of a range
+// serves within Config.Timeout (and the caller's deadline), Send returns
+// a *kvpb.RangeUnavailableError naming that range.
 //
 // A split batch is not atomic: when a part fails, the first error is
 // returned and the parts before it stay applied. For a transactional batch
@@ -53,9 +53,9 @@
 // assumes a failed batch wrote nothing: it must track the lock spans of a
 // batch that failed, and Txn.Write, which promises an atomic batch, must
 // restore what the applied parts overwrote when it fails across ranges.)
-// Non-transactional writes spanning ranges
-// are not atomic either; nothing sends those except per-range maintenance
-// (GC, intent resolution), which is idempotent.
+// Non-transactional writes spanning ranges are not atomic either; nothing
+// sends those except maintenance (GC, intent resolution), which is
+// idempotent.
 //
 // It imports kv/kvpb, kv/kvrpc, kv/keys and kv/hlc only; never replication.
 package router
