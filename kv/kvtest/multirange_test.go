@@ -3,13 +3,16 @@ package kvtest_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/kv/kvtest"
 	"github.com/outpostdb/outpost/kv/local"
+	"github.com/outpostdb/outpost/kv/router"
 )
 
 // TestMulti: the harness writes meta, each node serves only the ranges it
@@ -22,6 +25,7 @@ func TestMulti(t *testing.T) {
 	m := kvtest.StartMulti(t, kvtest.MultiOptions{
 		Splits: []kvpb.Key{kvpb.Key("m"), kvpb.Key("f")},
 		Nodes:  2,
+		Router: router.Config{Timeout: 200 * time.Millisecond},
 		StoreConfig: func(cfg *local.Config, desc *kvpb.RangeDescriptor, s kvrpc.Handler) {
 			if cfg.RangeID != desc.RangeID {
 				t.Errorf("store config of r%d for r%d", cfg.RangeID, desc.RangeID)
@@ -85,6 +89,22 @@ func TestMulti(t *testing.T) {
 	}
 	if got := m.Router.LeaseHolderOf(2); got != 2 {
 		t.Errorf("router: r2 leaseholder %d", got)
+	}
+	// With its only leaseholder down, r2 is unavailable; r1 is not.
+	var down atomic.Bool
+	m.Nodes[1].Down = down.Load
+	down.Store(true)
+	if _, err := m.DB.Get(ctx, kvpb.Key("b")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.DB.Get(ctx, kvpb.Key("g"))
+	var ru *kvpb.RangeUnavailableError
+	if !errors.As(err, &ru) || ru.RangeID != 2 {
+		t.Fatalf("with n2 down: %v", err)
+	}
+	down.Store(false)
+	if v, err := m.DB.Get(ctx, kvpb.Key("g")); err != nil || string(v) != "2" {
+		t.Fatalf("after n2 is back: %q %v", v, err)
 	}
 }
 
