@@ -101,6 +101,14 @@ func TestSplitAndMerge(t *testing.T) {
 	if got := c.userLog(); got != want {
 		t.Errorf("parts:\n%s\nwant:\n%s", got, want)
 	}
+	// A span past the end of the keyspace ends with the last range.
+	resp = send(t, r, batch(&kvpb.ScanRequest{Span: sp("c", "\xff\xff\xff")}, &kvpb.ScanRequest{Span: sp("x", "\xff\xff\x01"), Reverse: true, MaxKeys: 1}))
+	if got := rowKeys(resp.Responses[0].(*kvpb.ScanResponse).Rows); got != "c,d,x,y" {
+		t.Errorf("scan to the end: %s", got)
+	}
+	if got := rowKeys(resp.Responses[1].(*kvpb.ScanResponse).Rows); got != "y" {
+		t.Errorf("reverse scan from the end: %s", got)
+	}
 	// A batch in one range goes as is, in one piece.
 	c.resetLog()
 	send(t, r, batch(&kvpb.GetRequest{Key: k("g")}, &kvpb.ScanRequest{Span: sp("f", "m")}))

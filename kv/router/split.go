@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
 )
 
@@ -80,6 +81,11 @@ func (r *Router) sendRun(ctx context.Context, ba *kvpb.BatchRequest, lo, hi int,
 	for i := lo; i < hi; i++ {
 		a := ba.AddressOf(ba.Requests[i])
 		p := &pending{idx: i, orig: a, rest: a}
+		if a.EndKey != nil && bytes.Compare(a.EndKey, keys.MaxKey) > 0 {
+			// No range owns keys past MaxKey: a span reaching beyond
+			// it ends with the last range.
+			p.rest.EndKey = keys.MaxKey
+		}
 		if s, ok := ba.Requests[i].(*kvpb.ScanRequest); ok {
 			p.scan, p.left = s, s.MaxKeys
 		}
