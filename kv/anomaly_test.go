@@ -17,10 +17,13 @@ import (
 // that the other is still on call and takes itself off. Under SERIALIZABLE
 // at most one may succeed, however the two interleave.
 func TestSkewDoctorsOnCall(t *testing.T) {
+	runTopologies(t, testSkewDoctorsOnCall, topology{name: "two-ranges", splits: []string{"oncall/b"}})
+}
+
+func testSkewDoctorsOnCall(t *testing.T, topo topology) {
 	ctx := context.Background()
 	for round := 0; round < 20; round++ {
-		n := kvtest.Start(t, kvtest.Options{})
-		db := n.DB
+		db := topo.start(t, kvtest.Options{})
 		alice, bob := kvpb.Key("oncall/alice"), kvpb.Key("oncall/bob")
 		must(t, db.Put(ctx, alice, []byte("on")))
 		must(t, db.Put(ctx, bob, []byte("on")))
@@ -153,10 +156,13 @@ func TestSkewLostUpdateInterleaved(t *testing.T) {
 // TestSkewReadOnlyNeverSeesPartialCommit: writers update a group of keys
 // together; read-only transactions must see all or none of each update.
 func TestSkewReadOnlyNeverSeesPartialCommit(t *testing.T) {
+	runTopologies(t, testSkewReadOnlyNeverSeesPartialCommit, topology{name: "five-ranges-shared-store", splits: []string{"grp/02", "grp/04", "grp/06", "grp/08"}, shared: true})
+}
+
+func testSkewReadOnlyNeverSeesPartialCommit(t *testing.T, topo topology) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n := kvtest.Start(t, kvtest.Options{})
-	db := n.DB
+	db := topo.start(t, kvtest.Options{})
 	const keys = 10
 	key := func(i int) kvpb.Key { return kvpb.Key(fmt.Sprintf("grp/%02d", i)) }
 	stop := make(chan struct{})
@@ -215,10 +221,13 @@ func TestSkewReadOnlyNeverSeesPartialCommit(t *testing.T) {
 // TestSkewDeadlockBroken: two transactions lock keys in opposite orders; the
 // deadlock is detected and exactly one is aborted, the other commits.
 func TestSkewDeadlockBroken(t *testing.T) {
+	runTopologies(t, testSkewDeadlockBroken, topology{name: "two-ranges-shared-store", splits: []string{"b"}, shared: true})
+}
+
+func testSkewDeadlockBroken(t *testing.T, topo topology) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n := kvtest.Start(t, kvtest.Options{})
-	db := n.DB
+	db := topo.start(t, kvtest.Options{})
 	a, b := kvpb.Key("a"), kvpb.Key("b")
 	t1, t2 := db.NewTxn("t1"), db.NewTxn("t2")
 	must(t, t1.Put(ctx, a, []byte("1")))
@@ -266,11 +275,17 @@ func TestSkewDeadlockBroken(t *testing.T) {
 // stops heartbeating (it crashed) stops blocking others once its record
 // expires.
 func TestAbandonedTransactionExpires(t *testing.T) {
+	runTopologies(t, testAbandonedTransactionExpires, topology{name: "two-ranges", splits: []string{"k"}})
+}
+
+func testAbandonedTransactionExpires(t *testing.T, topo topology) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	n := kvtest.Start(t, kvtest.Options{Store: kvLocalFastExpiry()})
-	db := n.DB
+	db := topo.start(t, kvtest.Options{Store: kvLocalFastExpiry()})
 	abandoned := db.NewTxn("abandoned")
+	// The record is anchored at "a": over two ranges, in another range
+	// than the intent the reader meets.
+	must(t, abandoned.Put(ctx, kvpb.Key("a"), []byte("never")))
 	must(t, abandoned.Put(ctx, kvpb.Key("k"), []byte("never")))
 	abandoned.StopHeartbeatForTesting()
 	start := time.Now()
@@ -296,9 +311,12 @@ func must(t testing.TB, err error) {
 // written after it, including keys created and deleted, nested savepoints
 // included; committed state reflects only what was kept.
 func TestSkewSavepoints(t *testing.T) {
+	runTopologies(t, testSkewSavepoints, topology{name: "four-ranges", splits: []string{"b", "c", "d"}})
+}
+
+func testSkewSavepoints(t *testing.T, topo topology) {
 	ctx := context.Background()
-	n := kvtest.Start(t, kvtest.Options{})
-	db := n.DB
+	db := topo.start(t, kvtest.Options{})
 	must(t, db.Put(ctx, kvpb.Key("a"), []byte("a0")))
 	must(t, db.Put(ctx, kvpb.Key("b"), []byte("b0")))
 	txn := db.NewTxn("sp")

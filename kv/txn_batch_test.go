@@ -14,8 +14,13 @@ import (
 // later requests see earlier ones, and the writes commit with the
 // transaction.
 func TestTxnWrite(t *testing.T) {
+	runTopologies(t, testTxnWrite, topology{name: "two-ranges", splits: []string{"w/b"},
+		skip: "known gap: a Txn.Write batch spanning ranges is split by the router, so a failed part leaves the other parts' intents behind (kv.Txn must restore them, see the router's package doc)"})
+}
+
+func testTxnWrite(t *testing.T, topo topology) {
 	ctx := context.Background()
-	db := kvtest.Start(t, kvtest.Options{}).DB
+	db := topo.start(t, kvtest.Options{})
 	must(t, db.Put(ctx, kvpb.Key("w/taken"), []byte("x")))
 	txn := db.NewTxn("write")
 	err := txn.Write(ctx, []kvpb.Request{

@@ -1,5 +1,7 @@
-// Package kvtest starts a single-node kv (engine, clock, store, DB) for
-// tests of the layers above kv, with no Raft and nothing to configure.
+// Package kvtest starts a kv for tests of the layers above kv, with no Raft
+// and nothing to configure: a single-node, single-range kv (engine, clock,
+// store, DB; Start), or several static ranges over one engine behind the
+// range-aware router (StartMulti).
 package kvtest
 
 import (
