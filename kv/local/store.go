@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +53,18 @@ type Config struct {
 	// CheckServe allows, and writes apply through Replicate instead of
 	// being committed to the engine directly.
 	Replication Replication
+	// Sender reaches every range, this one included (the router): pushes
+	// go to the range holding the pushee's record, and intents a finalized
+	// record names are resolved wherever they are. Nil means the store
+	// itself: one range serving the whole keyspace.
+	Sender kvrpc.Handler
+	// Bounds returns the range's current span of global keys [Key, EndKey)
+	// (an empty side is open; see eval.Context.Bounds). It is read with
+	// latches held, so a split that changes it under write latches is seen
+	// consistently. Nil means the whole keyspace. Without Replication the
+	// store itself refuses batches outside it (RangeKeyMismatchError);
+	// with it, CheckServe does.
+	Bounds func() kvpb.Span
 }
 
 // Replication is what a replicated range plugs into the pipeline.
@@ -215,6 +226,14 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	} else if err := s.clock.Update(b.Timestamp); err != nil {
 		return nil, err
 	}
+	if len(b.Requests) == 1 {
+		switch r := b.Requests[0].(type) {
+		case *kvpb.PushTxnRequest:
+			return s.servePush(ctx, &b, r)
+		case *kvpb.QueryTxnRequest:
+			return s.serveQuery(ctx, &b, r)
+		}
+	}
 	var waitStart time.Time // first wait for an intent, for LockTimeout
 	for {
 		resp, wie, err := s.evaluateOnce(ctx, &b)
@@ -222,7 +241,13 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 			return resp, err
 		}
 		if b.WaitPolicyError {
-			return nil, wie
+			// Only a live holder makes NOWAIT fail: an intent of a
+			// finalized (or abandoned) transaction is cleaned up and the
+			// batch retried.
+			if err := s.resolveFinishedNoWait(ctx, wie); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		hctx, cancel := ctx, context.CancelFunc(func() {})
 		if b.LockTimeout > 0 {
@@ -253,6 +278,11 @@ func latchSpans(ba *kvpb.BatchRequest) []latch.Span {
 			add(r.Keys(), latch.Read)
 		case *kvpb.HeartbeatTxnRequest:
 			add(kvpb.Span{Key: keys.TransactionKey(ba.Txn.Key, ba.Txn.ID)}, latch.Write)
+		case *kvpb.QueryTxnRequest:
+			add(kvpb.Span{Key: keys.TransactionKey(t.Txn.Key, t.Txn.ID)}, latch.Read)
+		case *kvpb.PushTxnRequest, *kvpb.ClearTxnRecordRequest:
+			m, _ := kvpb.RecordTxn(r)
+			add(kvpb.Span{Key: keys.TransactionKey(m.Key, m.ID)}, latch.Write)
 		case *kvpb.EndTxnRequest:
 			add(kvpb.Span{Key: keys.TransactionKey(ba.Txn.Key, ba.Txn.ID)}, latch.Write)
 			for _, sp := range t.LockSpans {
@@ -284,6 +314,12 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 			return nil, nil, err
 		}
 	}
+	bounds := s.bounds()
+	if s.cfg.Replication == nil && s.cfg.Bounds != nil {
+		if err := checkBounds(&b, bounds); err != nil {
+			return nil, nil, err
+		}
+	}
 	var readerID tscache.TxnID
 	if b.Txn != nil {
 		readerID = b.Txn.ID
@@ -299,7 +335,8 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		}
 	}
 
-	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load()}
+	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load(),
+		Bounds: bounds, TxnExpiry: s.cfg.TxnExpiry, BootID: s.bootID}
 	var res *eval.Result
 	if b.IsReadOnly() {
 		// Reads need no batch: latches keep conflicting writers out, and
@@ -377,132 +414,6 @@ func (s *Store) apply(ctx context.Context, b *storage.Batch, sync bool) error {
 		return fmt.Errorf("local: apply: %w", err)
 	}
 	return nil
-}
-
-// handleConflicts waits for (or aborts) the holders of the intents, then
-// resolves the intents so that the batch can be retried.
-func (s *Store) handleConflicts(ctx context.Context, pusher *kvpb.Transaction, wie *kvpb.WriteIntentError) error {
-	done := map[kvpb.TxnID]bool{}
-	for _, in := range wie.Intents {
-		if done[in.Txn.ID] {
-			continue
-		}
-		done[in.Txn.ID] = true
-		if err := s.pushAndResolve(ctx, pusher, in); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) expired(last hlc.Timestamp) bool {
-	return last.Add(s.cfg.TxnExpiry).Less(s.clock.Now())
-}
-
-// coordinatorGone reports a record whose coordinator was a previous
-// incarnation of this node: it cannot heartbeat or commit anymore.
-func (s *Store) coordinatorGone(rec *kvpb.Transaction) bool {
-	return rec.Coordinator.NodeID == s.cfg.NodeID && rec.Coordinator.BootID != s.bootID
-}
-
-func (s *Store) pushAndResolve(ctx context.Context, pusher *kvpb.Transaction, in kvpb.Intent) error {
-	var pusherMeta *kvpb.TxnMeta
-	if pusher != nil {
-		pusherMeta = &pusher.TxnMeta
-	}
-	pushee := in.Txn
-	backoff := 5 * time.Millisecond
-	for {
-		w, victim := s.waitq.Enqueue(pusherMeta, pushee)
-		if victim != nil {
-			log.Printf("kv: deadlock among waiting transactions; aborting %s (priority %d)", victim.Short(), victim.Priority)
-			if _, err := s.abortTxn(ctx, *victim); err != nil {
-				s.waitq.Dequeue(w)
-				return err
-			}
-		}
-		rec, ok, err := eval.ReadTxnRecord(s.engine, pushee)
-		if err != nil {
-			s.waitq.Dequeue(w)
-			return err
-		}
-		var wait <-chan time.Time
-		switch {
-		case ok && rec.Status.IsFinalized():
-			s.waitq.Dequeue(w)
-			return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
-		case ok && (s.coordinatorGone(rec) || s.expired(rec.LastHeartbeat)):
-			s.waitq.Dequeue(w)
-			rec, err := s.abortTxn(ctx, pushee)
-			if err != nil {
-				return err
-			}
-			return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
-		case !ok:
-			// Finalized and cleaned up (the intent is gone: retrying
-			// succeeds), or the record is not written yet.
-			still, err := s.intentStillThere(in)
-			if err != nil || !still {
-				s.waitq.Dequeue(w)
-				return err
-			}
-			if s.expired(pushee.MinTimestamp) {
-				s.waitq.Dequeue(w)
-				rec, err := s.abortTxn(ctx, pushee)
-				if err != nil {
-					return err
-				}
-				return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
-			}
-			wait = time.After(backoff)
-			backoff = min(2*backoff, s.cfg.LivenessCheckInterval)
-		default:
-			wait = time.After(s.cfg.LivenessCheckInterval)
-		}
-		select {
-		case <-w.Done:
-		case <-w.Aborted:
-			s.waitq.Dequeue(w)
-			return &kvpb.TransactionAbortedError{Msg: fmt.Sprintf("aborted while waiting for txn %s (deadlock victim)", pushee.Short())}
-		case <-wait:
-		case <-ctx.Done():
-			s.waitq.Dequeue(w)
-			return ctx.Err()
-		}
-		s.waitq.Dequeue(w)
-	}
-}
-
-func (s *Store) intentStillThere(in kvpb.Intent) (bool, error) {
-	_, _, err := mvcc.Get(s.engine, in.Key, hlc.MaxTimestamp, mvcc.ReadOptions{})
-	var wie *kvpb.WriteIntentError
-	if errors.As(err, &wie) {
-		return wie.Intents[0].Txn.ID == in.Txn.ID, nil
-	}
-	return false, err
-}
-
-// abortTxn makes the pushee's record ABORTED (unless already finalized),
-// durably, and wakes its waiters.
-func (s *Store) abortTxn(ctx context.Context, pushee kvpb.TxnMeta) (*kvpb.Transaction, error) {
-	g, err := s.latches.Acquire(ctx, []latch.Span{{Key: keys.TransactionKey(pushee.Key, pushee.ID), Access: latch.Write}})
-	if err != nil {
-		return nil, err
-	}
-	defer s.latches.Release(g)
-	batch := s.engine.NewBatch()
-	defer batch.Close()
-	rec, err := eval.AbortTxnRecord(batch, pushee)
-	if err != nil {
-		return nil, err
-	}
-	if !batch.Empty() {
-		if err := s.apply(ctx, batch, true); err != nil {
-			return nil, err
-		}
-	}
-	s.waitq.Finalize(pushee.ID)
-	return rec, nil
 }
 
 // resolve resolves one intent of a finalized transaction.

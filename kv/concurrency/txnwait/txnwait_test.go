@@ -16,7 +16,7 @@ func meta(pri int32, start int64) kvpb.TxnMeta {
 func TestFinalizeWakesWaiters(t *testing.T) {
 	q := New()
 	a, b := meta(1, 1), meta(1, 2)
-	w, victim := q.Enqueue(&a, b)
+	w, victim := q.Enqueue(&a, b, nil)
 	if victim != nil {
 		t.Fatal("no cycle expected")
 	}
@@ -27,7 +27,7 @@ func TestFinalizeWakesWaiters(t *testing.T) {
 		t.Fatal("waiter not woken")
 	}
 	// A late waiter on a finalized transaction does not wait.
-	w2, _ := q.Enqueue(nil, b)
+	w2, _ := q.Enqueue(nil, b, nil)
 	select {
 	case <-w2.Done:
 	default:
@@ -43,13 +43,13 @@ func TestFinalizeWakesWaiters(t *testing.T) {
 func TestDeadlockVictimIsLowestPriority(t *testing.T) {
 	q := New()
 	a, b, c := meta(5, 1), meta(1, 2), meta(9, 3)
-	if _, v := q.Enqueue(&a, b); v != nil {
+	if _, v := q.Enqueue(&a, b, nil); v != nil {
 		t.Fatal("a->b is no cycle")
 	}
-	if _, v := q.Enqueue(&b, c); v != nil {
+	if _, v := q.Enqueue(&b, c, nil); v != nil {
 		t.Fatal("a->b->c is no cycle")
 	}
-	_, v := q.Enqueue(&c, a)
+	_, v := q.Enqueue(&c, a, nil)
 	if v == nil {
 		t.Fatal("a->b->c->a not detected")
 	}
@@ -61,8 +61,8 @@ func TestDeadlockVictimIsLowestPriority(t *testing.T) {
 func TestFinalizeAbortsVictimWait(t *testing.T) {
 	q := New()
 	a, b := meta(1, 1), meta(2, 2)
-	wa, _ := q.Enqueue(&a, b)
-	_, v := q.Enqueue(&b, a)
+	wa, _ := q.Enqueue(&a, b, nil)
+	_, v := q.Enqueue(&b, a, nil)
 	if v == nil || v.ID != a.ID {
 		t.Fatalf("want a as victim, got %v", v)
 	}
@@ -77,7 +77,7 @@ func TestFinalizeAbortsVictimWait(t *testing.T) {
 func TestNonTransactionalWaitersNeverDeadlock(t *testing.T) {
 	q := New()
 	a := meta(1, 1)
-	if _, v := q.Enqueue(nil, a); v != nil {
+	if _, v := q.Enqueue(nil, a, nil); v != nil {
 		t.Fatal("non-transactional waiter cannot be in a cycle")
 	}
 }
