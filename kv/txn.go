@@ -340,13 +340,15 @@ func (t *Txn) Commit(ctx context.Context) error {
 	}
 	ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: p.Clone()}}
 	ba.Add(&kvpb.EndTxnRequest{Commit: true, LockSpans: condense(t.mu.lockSpans)})
-	if _, err := t.db.sender.Send(ctx, ba); err != nil {
+	resp, err := t.db.sender.Send(ctx, ba)
+	if err != nil {
 		if kvpb.IsRetryable(err) {
 			return t.restartLocked(err)
 		}
 		return fmt.Errorf("kv: commit: %w", err)
 	}
 	t.mu.state = txnCommitted
+	t.afterEndTxnLocked(resp, kvpb.COMMITTED)
 	return nil
 }
 
@@ -369,7 +371,9 @@ func (t *Txn) Rollback(ctx context.Context) {
 	defer cancel()
 	ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone()}}
 	ba.Add(&kvpb.EndTxnRequest{Commit: false, LockSpans: condense(t.mu.lockSpans)})
-	_, _ = t.db.sender.Send(cctx, ba)
+	if resp, err := t.db.sender.Send(cctx, ba); err == nil {
+		t.afterEndTxnLocked(resp, kvpb.ABORTED)
+	}
 }
 
 // condense sorts spans and drops duplicates and points covered by ranges.
