@@ -34,11 +34,14 @@ type Context struct {
 	// Key or EndKey leaves that side open (the zero Span is the whole
 	// keyspace). EndTxn resolves only the intents inside it.
 	Bounds kvpb.Span
-	// TxnExpiry: a pending transaction not heartbeated for this long may
-	// be aborted by a pusher, and a record may no longer be created for a
-	// transaction that started longer ago (the record-creation fence).
-	// Zero disables both (tests of unrelated requests).
+	// TxnExpiry: a pending transaction not heartbeated for this long, or
+	// whose record is missing and which started longer ago, may be aborted
+	// by a pusher. Zero disables this (tests of unrelated requests).
 	TxnExpiry time.Duration
+	// CreateFence: a record may no longer be created for a transaction
+	// that started longer ago (the record-creation fence; see
+	// kv/DESIGN.md). At least TxnExpiry; zero disables the fence.
+	CreateFence time.Duration
 	// BootID is the serving node's process incarnation: a pending record
 	// whose coordinator is this node with another BootID is abandoned.
 	BootID uint64
@@ -249,7 +252,7 @@ func heartbeat(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.HeartbeatTx
 		if fenced(txn.MinTimestamp, ec) {
 			return &kvpb.TransactionAbortedError{Msg: fmt.Sprintf(
 				"transaction record created too late: started at %s, more than %s ago (a pusher may have aborted it)",
-				txn.MinTimestamp, ec.TxnExpiry)}
+				txn.MinTimestamp, ec.CreateFence)}
 		}
 		rec = txn.Clone()
 		rec.Status = kvpb.PENDING

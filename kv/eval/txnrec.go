@@ -17,12 +17,17 @@ func expired(ts hlc.Timestamp, ec Context) bool {
 
 // fenced reports whether a record may no longer be created for a
 // transaction that started at minTs. A pusher aborts a transaction whose
-// record is missing once minTs has expired (pushTxn); the ABORTED record it
-// writes refuses a later creation, but it is garbage collected eventually,
-// so creation must also be refused by age alone. Both are evaluated on the
-// record's range with the record key latched, so a creation is either
-// before the abort (which then finds the record) or after it (and refused).
-func fenced(minTs hlc.Timestamp, ec Context) bool { return expired(minTs, ec) }
+// record is missing once minTs is TxnExpiry old (pushTxn), by writing an
+// ABORTED record, which refuses a later creation while it exists; record GC
+// removes such a record only once minTs is CreateFence old, after which age
+// alone refuses. Both are evaluated on the record's range with the record
+// key latched, so a creation is ordered either before the abort (which then
+// finds the record) or after it. CreateFence, not TxnExpiry, bounds how
+// long a transaction may run before its first write: a fence at TxnExpiry
+// would abort every transaction that reads for longer than that first.
+func fenced(minTs hlc.Timestamp, ec Context) bool {
+	return ec.CreateFence > 0 && minTs.Add(max(ec.CreateFence, ec.TxnExpiry)).Less(ec.Now)
+}
 
 // coordinatorGone reports a record whose coordinator was a previous
 // incarnation of the serving node: it can no longer heartbeat or commit.

@@ -120,13 +120,14 @@ const maxRecordsPerPass = 1000
 // GCTxnRecords cleans up the transaction records of this range that their
 // owners left behind, and returns how many it cleared or aborted:
 //
-//   - a finalized record older than 2×TxnExpiry (LastHeartbeat of a
-//     finalized record is when it was finalized): the intents it names, on
-//     other ranges, are resolved through the Sender, then it is deleted.
-//     Normally the coordinator does this at once; a record this old means
-//     it died first. An ABORTED record written by a pusher names nothing
-//     and is just deleted; by then no creation can race it (the fence in
-//     HeartbeatTxn{Create} refuses by age alone).
+//   - a finalized record that names intents, finalized more than
+//     2×TxnExpiry ago (LastHeartbeat of a finalized record is when it was
+//     finalized): the intents, on other ranges, are resolved through the
+//     Sender, then it is deleted. Normally the coordinator does this at
+//     once; a record this old means it died first.
+//   - an ABORTED record that names nothing (a pusher wrote it) once the
+//     transaction started more than TxnCreateFence ago: until then it is
+//     what refuses a late record creation; after, age alone refuses.
 //   - a pending record whose heartbeat expired is aborted (a later pass
 //     deletes it).
 func (s *Store) GCTxnRecords(ctx context.Context) (int, error) {
@@ -153,7 +154,8 @@ func (s *Store) GCTxnRecords(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("local: transaction record %q: %w", it.Key().Key, err)
 		}
 		switch {
-		case rec.Status.IsFinalized() && rec.LastHeartbeat.Add(2*s.cfg.TxnExpiry).Less(now):
+		case rec.Status.IsFinalized() && rec.LastHeartbeat.Add(2*s.cfg.TxnExpiry).Less(now) &&
+			(len(rec.LockSpans) > 0 || rec.MinTimestamp.Add(s.cfg.TxnCreateFence).Less(now)):
 			finals = append(finals, rec)
 		case rec.Status == kvpb.PENDING && rec.LastHeartbeat.Add(s.cfg.TxnExpiry).Less(now):
 			stale = append(stale, rec)

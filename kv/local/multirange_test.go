@@ -449,12 +449,14 @@ func TestMultiRangeGCCleansUpAfterDeadCoordinator(t *testing.T) {
 
 // A transaction whose coordinator stops heartbeating: a writer on the
 // other range aborts it once it expired and proceeds; the record's range
-// GC then removes the ABORTED record, and its remaining intent is removed
-// by whoever meets it.
+// GC removes the ABORTED record once the fence age passed, and the
+// remaining intents are removed by whoever meets them.
 func TestMultiRangeExpiredCoordinatorCleanedUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := newCluster(t, fastExpiry(), "m")
+	cfg := fastExpiry()
+	cfg.TxnCreateFence = time.Second
+	c := newCluster(t, cfg, "m")
 	dead := c.db.NewTxn("dead")
 	must(t, dead.Put(ctx, kvpb.Key("a"), []byte("never")))
 	must(t, dead.Put(ctx, kvpb.Key("x"), []byte("never")))
@@ -470,20 +472,53 @@ func TestMultiRangeExpiredCoordinatorCleanedUp(t *testing.T) {
 	if err := dead.Commit(ctx); !kv.IsRetryable(err) {
 		t.Fatalf("commit of an aborted transaction: %v", err)
 	}
-	time.Sleep(700 * time.Millisecond)
-	// The coordinator's own rollback (after the failed commit) may have
-	// cleaned up already; the GC takes what is left.
-	_, err := c.ranges[0].store.GCTxnRecords(ctx)
+	// The coordinator is gone for good: no rollback.
+	time.Sleep(time.Until(start.Add(1200 * time.Millisecond)))
+	n, err := c.ranges[0].store.GCTxnRecords(ctx)
 	must(t, err)
-	c.db.WaitForCleanups()
-	if _, ok := c.record(t, txnMeta(dead, "a")); ok {
-		t.Fatal("ABORTED record not collected")
+	if _, ok := c.record(t, txnMeta(dead, "a")); ok || n != 1 {
+		t.Fatalf("ABORTED record not collected (%d)", n)
 	}
 	for _, k := range []string{"a", "y"} {
 		v, err := c.db.Get(ctx, kvpb.Key(k))
 		must(t, err)
 		if v != nil {
 			t.Fatalf("%s = %q, want absent", k, v)
+		}
+		if _, ok := c.intentOf(t, k); ok {
+			t.Fatalf("intent on %s left", k)
+		}
+	}
+	v, err := c.db.Get(ctx, kvpb.Key("x"))
+	must(t, err)
+	if string(v) != "mine" {
+		t.Fatalf("x = %q", v)
+	}
+}
+
+// A coordinator that rolls back after its transaction was aborted by a
+// pusher cleans up its intents on the other range and the record itself.
+func TestMultiRangeRollbackAfterAbortCleansUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := newCluster(t, fastExpiry(), "m")
+	txn := c.db.NewTxn("slow")
+	must(t, txn.Put(ctx, kvpb.Key("a"), []byte("never")))
+	must(t, txn.Put(ctx, kvpb.Key("x"), []byte("never")))
+	must(t, txn.Put(ctx, kvpb.Key("y"), []byte("never")))
+	txn.StopHeartbeatForTesting()
+	must(t, c.db.Put(ctx, kvpb.Key("x"), []byte("mine")))
+	if err := txn.Commit(ctx); !kv.IsRetryable(err) {
+		t.Fatalf("commit of an aborted transaction: %v", err)
+	}
+	txn.Rollback(ctx)
+	c.db.WaitForCleanups()
+	if _, ok := c.record(t, txnMeta(txn, "a")); ok {
+		t.Fatal("record left after the rollback's cleanup")
+	}
+	for _, k := range []string{"a", "y"} {
+		if _, ok := c.intentOf(t, k); ok {
+			t.Fatalf("intent on %s left", k)
 		}
 	}
 }
@@ -494,7 +529,9 @@ func TestMultiRangeExpiredCoordinatorCleanedUp(t *testing.T) {
 func TestMultiRangeFenceRefusesLateCreate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := newCluster(t, fastExpiry(), "m")
+	cfg := fastExpiry()
+	cfg.TxnCreateFence = time.Second
+	c := newCluster(t, cfg, "m")
 	now := c.clock.Now()
 	txn := &kvpb.Transaction{
 		TxnMeta:       kvpb.TxnMeta{ID: kvpb.TxnID{0x99}, Key: kvpb.Key("a"), WriteTimestamp: now, MinTimestamp: now},
@@ -521,8 +558,13 @@ func TestMultiRangeFenceRefusesLateCreate(t *testing.T) {
 	if _, err := c.Send(ctx, late); !errors.As(err, new(*kvpb.TransactionAbortedError)) {
 		t.Fatalf("late create over an ABORTED record: %v", err)
 	}
-	// Once the ABORTED record is collected, age alone refuses.
-	time.Sleep(700 * time.Millisecond)
+	// The record stays until the fence age, then age alone refuses.
+	_, err = c.ranges[0].store.GCTxnRecords(ctx)
+	must(t, err)
+	if _, ok := c.record(t, txn.TxnMeta); !ok {
+		t.Fatal("ABORTED record collected before the fence age")
+	}
+	time.Sleep(time.Until(now.GoTime().Add(1100 * time.Millisecond)))
 	_, err = c.ranges[0].store.GCTxnRecords(ctx)
 	must(t, err)
 	if _, ok := c.record(t, txn.TxnMeta); ok {
@@ -650,5 +692,24 @@ func TestMultiRangeNoFalseDeadlock(t *testing.T) {
 	}
 	if q := c.count(kvpb.QueryTxn); q == 0 {
 		t.Fatal("no deadlock detection ran while waiting")
+	}
+}
+
+// A transaction that reads for longer than TxnExpiry before its first
+// write still creates its record: the fence is TxnCreateFence, not expiry.
+func TestMultiRangeLongReadThenWrite(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, fastExpiry(), "m")
+	txn := c.db.NewTxn("long")
+	_, err := txn.Get(ctx, kvpb.Key("a"))
+	must(t, err)
+	time.Sleep(400 * time.Millisecond) // > TxnExpiry
+	must(t, txn.Put(ctx, kvpb.Key("a"), []byte("1")))
+	must(t, txn.Put(ctx, kvpb.Key("x"), []byte("2")))
+	must(t, txn.Commit(ctx))
+	v, err := c.db.Get(ctx, kvpb.Key("x"))
+	must(t, err)
+	if string(v) != "2" {
+		t.Fatalf("x = %q", v)
 	}
 }

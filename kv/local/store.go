@@ -30,6 +30,12 @@ type Config struct {
 	// this long is presumed dead and may be aborted by anyone it blocks.
 	// Default 5s (coordinators heartbeat every second).
 	TxnExpiry time.Duration
+	// TxnCreateFence: a transaction record can no longer be created (the
+	// transaction's first write fails, retryably) once the transaction
+	// started this long ago; ABORTED records that pushers wrote are kept
+	// until then (kv/DESIGN.md, the record-creation fence). Default 1h; at
+	// least 2×TxnExpiry.
+	TxnCreateFence time.Duration
 	// LivenessCheckInterval is how often a waiter re-checks whether the
 	// transaction it waits for expired. Default 500ms.
 	LivenessCheckInterval time.Duration
@@ -91,6 +97,10 @@ func (c *Config) EnsureDefaults() {
 	if c.TxnExpiry == 0 {
 		c.TxnExpiry = 5 * time.Second
 	}
+	if c.TxnCreateFence == 0 {
+		c.TxnCreateFence = time.Hour
+	}
+	c.TxnCreateFence = max(c.TxnCreateFence, 2*c.TxnExpiry)
 	if c.LivenessCheckInterval == 0 {
 		c.LivenessCheckInterval = 500 * time.Millisecond
 	}
@@ -336,7 +346,7 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 	}
 
 	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load(),
-		Bounds: bounds, TxnExpiry: s.cfg.TxnExpiry, BootID: s.bootID}
+		Bounds: bounds, TxnExpiry: s.cfg.TxnExpiry, CreateFence: s.cfg.TxnCreateFence, BootID: s.bootID}
 	var res *eval.Result
 	if b.IsReadOnly() {
 		// Reads need no batch: latches keep conflicting writers out, and
