@@ -713,3 +713,26 @@ func TestMultiRangeLongReadThenWrite(t *testing.T) {
 		t.Fatalf("x = %q", v)
 	}
 }
+
+func TestCycleVictim(t *testing.T) {
+	m := func(id byte, pri int32) kvpb.TxnMeta { return kvpb.TxnMeta{ID: kvpb.TxnID{id}, Priority: pri} }
+	p, q, r, s := m(1, 5), m(2, 3), m(3, 9), m(4, 1)
+	// p waits on q, q on r, r on p: r→p is known at p's range, q→r was
+	// carried there by r.
+	edges := []kvpb.WaitEdge{{Waiter: r, Holder: p}, {Waiter: q, Holder: r}, {Waiter: s, Holder: q}}
+	v := local.CycleVictim(p, q, edges)
+	if v == nil || v.ID != q.ID {
+		t.Fatalf("victim %v, want q (lowest priority in the cycle; s is outside it)", v)
+	}
+	// Every member picks the same victim.
+	if v := local.CycleVictim(r, p, []kvpb.WaitEdge{{Waiter: q, Holder: r}, {Waiter: p, Holder: q}}); v == nil || v.ID != q.ID {
+		t.Fatalf("r picks %v", v)
+	}
+	// A chain is not a cycle.
+	if v := local.CycleVictim(p, q, []kvpb.WaitEdge{{Waiter: s, Holder: p}, {Waiter: q, Holder: r}}); v != nil {
+		t.Fatalf("false victim %v", v)
+	}
+	if v := local.CycleVictim(p, q, nil); v != nil {
+		t.Fatalf("false victim %v", v)
+	}
+}

@@ -81,3 +81,37 @@ func TestNonTransactionalWaitersNeverDeadlock(t *testing.T) {
 		t.Fatal("non-transactional waiter cannot be in a cycle")
 	}
 }
+
+// EdgesInto reports the waits on a transaction transitively: direct
+// waiters, waiters on those queued here too, and the edges waiters carry
+// from other queues.
+func TestEdgesInto(t *testing.T) {
+	q := New()
+	x, a, b, c, far := meta(1, 1), meta(1, 2), meta(1, 3), meta(1, 4), meta(1, 5)
+	wa, _ := q.Enqueue(&a, x, nil)
+	wb, _ := q.Enqueue(&b, a, nil)
+	// c waits on x and knows (from its own record's range) that far waits on c.
+	wc, _ := q.Enqueue(&c, x, []kvpb.WaitEdge{{Waiter: far, Holder: c}})
+	got := map[[2]kvpb.TxnID]bool{}
+	for _, e := range q.EdgesInto(x.ID) {
+		got[[2]kvpb.TxnID{e.Waiter.ID, e.Holder.ID}] = true
+	}
+	want := [][2]kvpb.TxnID{{a.ID, x.ID}, {b.ID, a.ID}, {c.ID, x.ID}, {far.ID, c.ID}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d edges, want %d", len(got), len(want))
+	}
+	for _, e := range want {
+		if !got[e] {
+			t.Errorf("missing edge %v", e)
+		}
+	}
+	if n := len(q.EdgesInto(b.ID)); n != 0 {
+		t.Fatalf("nobody waits on b, got %d edges", n)
+	}
+	q.Dequeue(wa)
+	q.Dequeue(wb)
+	q.Dequeue(wc)
+	if n := len(q.EdgesInto(x.ID)); n != 0 {
+		t.Fatalf("edges after dequeue: %d", n)
+	}
+}
