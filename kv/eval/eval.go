@@ -3,9 +3,13 @@
 // writes in the batch, side effects for the caller).
 //
 // Eval never waits, never reads a clock and never touches the network; the
-// caller (the local store today, a Raft replica later) holds latches,
-// consults the timestamp cache, applies the write batch durably and acts on
-// the side effects (wake waiters, update the timestamp cache).
+// caller (kv/local, on a single node or a range's leaseholder) holds
+// latches, consults the timestamp cache, applies the write batch durably
+// and acts on the side effects (wake waiters, update the timestamp cache).
+// Transaction records are read and written only here, on the range owning
+// them: HeartbeatTxn (with the record-creation fence), EndTxn (resolving
+// the intents inside Context.Bounds and keeping the record for the rest),
+// PushTxn, QueryTxn and ClearTxnRecord (txnrec.go).
 //
 // It imports kv/mvcc, kv/storage, kv/keys, kv/kvpb and kv/hlc.
 package eval
