@@ -166,6 +166,18 @@ func (s *Store) GCTxnRecords(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(finals)+len(stale) == 0 {
+		return 0, nil
+	}
+	// Only the leaseholder cleans up (its writes replicate): ask before
+	// resolving anything elsewhere.
+	probe := stale
+	if len(finals) > 0 {
+		probe = finals
+	}
+	if _, err := s.sendLocal(ctx, &kvpb.QueryTxnRequest{Txn: probe[0].TxnMeta}); err != nil {
+		return 0, err
+	}
 	n := 0
 	var firstErr error
 	for _, rec := range stale {
