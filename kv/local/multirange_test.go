@@ -610,7 +610,10 @@ func runCycle(t *testing.T, c *cluster, holds []string, wants []string) []error 
 	if ctx.Err() != nil {
 		t.Fatal("deadlock was not broken")
 	}
-	t.Logf("resolved after %s", time.Since(start))
+	// Detection takes a few LivenessCheckInterval rounds per cycle member.
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("deadlock took %s to break", d)
+	}
 	return errs
 }
 
