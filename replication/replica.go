@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -48,6 +49,19 @@ type Replica struct {
 
 	signal chan struct{} // a Ready may be pending
 
+	// reloadAfterSplit: a split created this (empty) replica's state;
+	// campaignAfterLoad: this node held the split range's lease. Both are
+	// acted on by the replica's goroutine (maybeReload).
+	reloadAfterSplit  atomic.Bool
+	campaignAfterLoad atomic.Bool
+	// metaWritten is the descriptor this node last wrote to the meta
+	// range for this range (nil: not written under the current lease).
+	metaWritten atomic.Pointer[string]
+	// sizeEstimate approximates the range's bytes for the split queue
+	// (valid once sizeKnown); applied writes add their size.
+	sizeEstimate atomic.Int64
+	sizeKnown    atomic.Bool
+
 	// startCommit is the commit index persisted when the replica opened:
 	// every write acknowledged before a restart is at or below it, so the
 	// replica serves nothing until it has applied that far.
@@ -55,7 +69,11 @@ type Replica struct {
 
 	mu struct {
 		sync.Mutex
-		raw          *raft.RawNode
+		raw *raft.RawNode
+		// desc is the range's descriptor as of the applied index; its
+		// EndKey is nil while the replica is uninitialized (created for
+		// a range it was added to, before it received any state).
+		desc         kvpb.RangeDescriptor
 		lease        lease.Lease
 		applied      appliedState
 		nextLeaseIdx uint64
@@ -91,38 +109,71 @@ func (p *proposal) finish(err error) {
 var errReplicaStopped = errors.New("replica stopped")
 
 func newReplica(s *Store, rangeID int64) (*Replica, error) {
-	st, err := raftlog.Open(s.cfg.Engine, rangeID)
-	if err != nil {
-		return nil, err
-	}
-	r := &Replica{store: s, rangeID: rangeID, log: st, signal: make(chan struct{}, 1)}
+	r := &Replica{store: s, rangeID: rangeID, signal: make(chan struct{}, 1)}
 	r.mu.proposals = map[uint64]*proposal{}
-	hs, _, err := st.InitialState()
-	if err != nil {
+	if err := r.loadLocked(); err != nil {
 		return nil, err
-	}
-	r.startCommit = hs.GetCommit()
-	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeAppliedStateKey(rangeID)); err != nil {
-		return nil, err
-	} else if ok {
-		if r.mu.applied, err = decodeAppliedState(raw); err != nil {
-			return nil, err
-		}
-	}
-	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeLeaseKey(rangeID)); err != nil {
-		return nil, err
-	} else if ok {
-		if r.mu.lease, err = decodeLease(raw); err != nil {
-			return nil, err
-		}
 	}
 	lc := s.cfg.Local
 	lc.NodeID = s.cfg.NodeID
 	lc.BootID = s.bootID
 	lc.RangeID = rangeID
 	lc.Replication = r
+	var err error
 	if r.pipeline, err = local.NewStore(s.cfg.Engine, s.cfg.Clock, lc); err != nil {
 		return nil, err
+	}
+	return r, nil
+}
+
+// loadLocked (re)loads the replica's raft storage, raft node and applied
+// state from the engine: at creation, and when an uninitialized replica
+// learns its state from a split. The caller owns the replica (creation) or
+// runs on its goroutine with mu held.
+func (r *Replica) loadLocked() error {
+	s, rangeID := r.store, r.rangeID
+	st, err := raftlog.Open(s.cfg.Engine, rangeID)
+	if err != nil {
+		return err
+	}
+	hs, cs, err := st.InitialState()
+	if err != nil {
+		return err
+	}
+	r.log = st
+	r.startCommit = hs.GetCommit()
+	r.mu.applied, r.mu.lease = appliedState{}, lease.Lease{}
+	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeAppliedStateKey(rangeID)); err != nil {
+		return err
+	} else if ok {
+		if r.mu.applied, err = decodeAppliedState(raw); err != nil {
+			return err
+		}
+	}
+	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeLeaseKey(rangeID)); err != nil {
+		return err
+	} else if ok {
+		if r.mu.lease, err = decodeLease(raw); err != nil {
+			return err
+		}
+	}
+	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeDescriptorStateKey(rangeID)); err != nil {
+		return err
+	} else if ok {
+		d, err := kvpb.DecodeRangeDescriptor(raw)
+		if err != nil {
+			return fmt.Errorf("r%d: descriptor: %w", rangeID, err)
+		}
+		r.mu.desc = *d
+	} else if rangeID == FirstRangeID {
+		// The first range starts out owning the whole keyspace; a replica
+		// that replays its log from the start learns every later change.
+		r.mu.desc = firstRangeDescriptor(nil)
+	} else {
+		r.mu.desc = kvpb.RangeDescriptor{RangeID: rangeID}
+	}
+	if r.initializedLocked() && len(r.mu.desc.Replicas) == 0 {
+		r.mu.desc.Replicas = replicasFromConfState(cs)
 	}
 	raw, err := raft.NewRawNode(&raft.Config{
 		ID:                        uint64(s.cfg.NodeID),
@@ -139,11 +190,57 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 		Logger:                    raftLogger{s.log.With("range", rangeID)},
 	})
 	if err != nil {
-		r.pipeline.Stop()
-		return nil, err
+		return err
 	}
 	r.mu.raw = raw
-	return r, nil
+	return nil
+}
+
+func firstRangeDescriptor(voters []int32) kvpb.RangeDescriptor {
+	d := kvpb.RangeDescriptor{RangeID: FirstRangeID, StartKey: keys.FirstRangeStart, EndKey: keys.MaxKey}
+	for _, v := range voters {
+		d.Replicas = append(d.Replicas, kvpb.ReplicaDescriptor{NodeID: v})
+	}
+	return d
+}
+
+func replicasFromConfState(cs *raftpb.ConfState) []kvpb.ReplicaDescriptor {
+	var out []kvpb.ReplicaDescriptor
+	for _, v := range cs.GetVoters() {
+		out = append(out, kvpb.ReplicaDescriptor{NodeID: int32(v)})
+	}
+	for _, l := range cs.GetLearners() {
+		out = append(out, kvpb.ReplicaDescriptor{NodeID: int32(l), Type: kvpb.NonVoter})
+	}
+	return out
+}
+
+// Desc returns the range descriptor as of the applied index (EndKey nil
+// while the replica is uninitialized).
+func (r *Replica) Desc() kvpb.RangeDescriptor {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return *r.mu.desc.Clone()
+}
+
+// initializedLocked reports whether the replica holds the range's state.
+func (r *Replica) initializedLocked() bool { return r.mu.desc.EndKey != nil }
+
+// checkBoundsLocked refuses a batch with an address outside the range.
+func (r *Replica) checkBoundsLocked(ba *kvpb.BatchRequest) error {
+	if ba == nil {
+		return nil
+	}
+	for _, req := range ba.Requests {
+		sp := ba.AddressOf(req)
+		if len(sp.Key) == 0 {
+			continue
+		}
+		if !r.initializedLocked() || !r.mu.desc.ContainsSpan(sp) {
+			return &kvpb.RangeKeyMismatchError{RequestedSpan: sp, Ranges: r.store.descriptorsOverlapping(sp)}
+		}
+	}
+	return nil
 }
 
 // campaignIfSole starts an election at once when this replica is the
@@ -209,6 +306,9 @@ func (r *Replica) CheckServe(ba *kvpb.BatchRequest, ts hlc.Timestamp) error {
 	now := r.store.cfg.Clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.checkBoundsLocked(ba); err != nil {
+		return err
+	}
 	return r.checkLeaseLocked(now, ts)
 }
 
@@ -235,6 +335,12 @@ func (r *Replica) checkLeaseLocked(now, ts hlc.Timestamp) error {
 // Replicate implements local.Replication: it proposes b's writes under the
 // current lease and waits until they apply here.
 func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
+	return r.proposeAndWait(ctx, &command{kind: cmdWrite, repr: append([]byte(nil), b.Repr()...)})
+}
+
+// proposeAndWait proposes a write or split command under the current lease
+// with the next lease index and waits until it applied here.
+func (r *Replica) proposeAndWait(ctx context.Context, cmd *command) error {
 	now := r.store.cfg.Clock.Now()
 	r.mu.Lock()
 	if err := r.checkLeaseLocked(now, hlc.Timestamp{}); err != nil {
@@ -242,8 +348,8 @@ func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
 		return err
 	}
 	r.mu.nextLeaseIdx = max(r.mu.nextLeaseIdx, r.mu.applied.leaseIndex) + 1
-	cmd := &command{kind: cmdWrite, id: rand.Uint64() | 1, leaseSeq: r.mu.lease.Sequence,
-		leaseIndex: r.mu.nextLeaseIdx, repr: append([]byte(nil), b.Repr()...)}
+	cmd.id = rand.Uint64() | 1
+	cmd.leaseSeq, cmd.leaseIndex = r.mu.lease.Sequence, r.mu.nextLeaseIdx
 	p := &proposal{cmd: cmd, data: cmd.encode(), proposedAt: time.Now(), done: make(chan error, 1)}
 	r.mu.proposals[cmd.id] = p
 	// A dropped proposal (no leader known) stays registered and is
@@ -438,15 +544,18 @@ func (r *Replica) apply(e *raftpb.Entry) error {
 	switch cmd.kind {
 	case cmdWrite:
 		return r.applyWrite(e.GetIndex(), cmd)
+	case cmdSplit:
+		return r.applySplit(e.GetIndex(), cmd)
 	default:
 		return r.applyLease(e.GetIndex(), cmd)
 	}
 }
 
-func (r *Replica) applyWrite(index uint64, cmd *command) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.mu.applied.raftIndex = index
+// admitLocked decides whether a write or split command applies: only under
+// the lease it was evaluated under, and at most once. It returns the
+// command's local proposal, if any; a rejected proposal is finished or
+// re-proposed here.
+func (r *Replica) admitLocked(cmd *command) (*proposal, bool) {
 	p := r.mu.proposals[cmd.id]
 	if cmd.leaseSeq != r.mu.lease.Sequence {
 		// Evaluated under another lease: it never applies anywhere.
@@ -455,7 +564,7 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 			p.finish(&kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: r.store.cfg.NodeID,
 				LeaseHolder: r.mu.lease.Replica, Msg: "lease changed while the write was being replicated"})
 		}
-		return nil
+		return nil, false
 	}
 	if cmd.leaseIndex <= r.mu.applied.leaseIndex {
 		// A duplicate, or overtaken by a later proposal of the same lease.
@@ -469,6 +578,17 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 			p.proposedAt = time.Now()
 			_ = r.mu.raw.Propose(p.data)
 		}
+		return nil, false
+	}
+	return p, true
+}
+
+func (r *Replica) applyWrite(index uint64, cmd *command) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.applied.raftIndex = index
+	p, ok := r.admitLocked(cmd)
+	if !ok {
 		return nil
 	}
 	b, err := r.store.cfg.Engine.NewBatchFromRepr(cmd.repr)
@@ -484,6 +604,7 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 		return fmt.Errorf("r%d: apply entry %d: %w", r.rangeID, index, err)
 	}
 	r.mu.applied = next
+	r.sizeEstimate.Add(int64(len(cmd.repr)))
 	if p != nil {
 		delete(r.mu.proposals, cmd.id)
 		p.finish(nil)
@@ -554,10 +675,18 @@ func (r *Replica) applyConfChange(index uint64, cc raftpb.ConfChangeI) error {
 	if err := mvcc.PutUnversioned(b, keys.RangeAppliedStateKey(r.rangeID), r.mu.applied.encode()); err != nil {
 		return err
 	}
+	desc := r.mu.desc.Clone()
+	desc.Replicas = replicasFromConfState(cs)
+	if r.initializedLocked() {
+		if err := mvcc.PutUnversioned(b, keys.RangeDescriptorStateKey(r.rangeID), kvpb.AppendRangeDescriptor(nil, desc)); err != nil {
+			return err
+		}
+	}
 	if err := r.log.Commit(b); err != nil {
 		r.log.Discard(b)
 		return err
 	}
+	r.mu.desc = *desc
 	r.mu.confChangePending = false
 	if v := cs.GetVoters(); len(v) == 1 && v[0] == uint64(r.store.cfg.NodeID) && r.mu.raw.BasicStatus().RaftState != raft.StateLeader {
 		// The sole voter need not wait out an election timeout; raft

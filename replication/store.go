@@ -14,11 +14,11 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/kv/local"
 	"github.com/outpostdb/outpost/kv/storage"
-	"github.com/outpostdb/outpost/replication/raftlog"
 	"github.com/outpostdb/outpost/replication/transport"
 )
 
@@ -49,6 +49,14 @@ type Config struct {
 	DeadAfter time.Duration
 	// ReplicateInterval between replicate queue passes. Default 1s.
 	ReplicateInterval time.Duration
+	// Sender reaches any range of the cluster (the node's router): the
+	// store writes meta records and allocates range IDs through it. It
+	// may also be set with SetSender before Start. Without it the store
+	// cannot split.
+	Sender kvrpc.Handler
+	// SplitThreshold: a range whose data grows past this many bytes is
+	// split in two. Default 64 MiB; negative disables size-based splits.
+	SplitThreshold int64
 	// Local configures each range's evaluation pipeline (transaction
 	// expiry, GC). NodeID, BootID, RangeID and Replication are set by the
 	// Store.
@@ -78,6 +86,9 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.ReplicateInterval == 0 {
 		c.ReplicateInterval = time.Second
+	}
+	if c.SplitThreshold == 0 {
+		c.SplitThreshold = 64 << 20
 	}
 }
 
@@ -125,14 +136,12 @@ func NewStore(cfg Config) (*Store, error) {
 	s := &Store{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), bootID: boot,
 		replicas: map[int64]*Replica{}, stopper: make(chan struct{})}
 	s.stopCtx, s.cancelAll = context.WithCancel(context.Background())
-	st, err := raftlog.Open(cfg.Engine, FirstRangeID)
+	ids, err := storedRangeIDs(cfg.Engine)
 	if err != nil {
 		return nil, err
 	}
-	if last, err := st.LastIndex(); err != nil {
-		return nil, err
-	} else if last > 0 {
-		if err := s.addReplica(FirstRangeID); err != nil {
+	for _, id := range ids {
+		if err := s.addReplica(id); err != nil {
 			return nil, err
 		}
 	}
@@ -156,6 +165,7 @@ func (s *Store) Bootstrap(voters []int32) error {
 		peers[i] = raft.Peer{ID: uint64(v)}
 	}
 	r.mu.Lock()
+	r.mu.desc = firstRangeDescriptor(voters)
 	err = r.mu.raw.Bootstrap(peers)
 	r.mu.Unlock()
 	if err != nil {
@@ -168,6 +178,27 @@ func (s *Store) Bootstrap(voters []int32) error {
 	return nil
 }
 
+// storedRangeIDs lists the ranges this engine holds any range-ID-local
+// state for (raft state, or replicated state written by a split).
+func storedRangeIDs(eng storage.Engine) ([]int64, error) {
+	sp := keys.RangeIDLocalSpan()
+	it, err := eng.NewIter(storage.IterOptions{LowerBound: sp.Key, UpperBound: sp.EndKey})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ids []int64
+	for ok := it.SeekGE(storage.MVCCKey{Key: sp.Key}); ok; {
+		id, valid := keys.DecodeRangeIDKey(it.Key().Key)
+		if !valid {
+			break
+		}
+		ids = append(ids, id)
+		ok = it.SeekGE(storage.MVCCKey{Key: keys.RangeIDPrefix(id + 1)})
+	}
+	return ids, it.Err()
+}
+
 func (s *Store) addReplica(rangeID int64) error {
 	r, err := newReplica(s, rangeID)
 	if err != nil {
@@ -178,6 +209,10 @@ func (s *Store) addReplica(rangeID int64) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// SetSender sets Config.Sender; call it before Start (the router that
+// reaches the store's own node usually needs the store first).
+func (s *Store) SetSender(h kvrpc.Handler) { s.cfg.Sender = h }
 
 // NodeID returns the node's ID.
 func (s *Store) NodeID() int32 { return s.cfg.NodeID }
@@ -219,6 +254,10 @@ func (s *Store) Start() {
 	s.every(s.cfg.TickInterval, func() { s.forEachReplica((*Replica).tick) })
 	if s.cfg.Liveness != nil {
 		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
+	}
+	s.every(s.cfg.ReplicateInterval, s.maintainMeta)
+	if s.cfg.SplitThreshold > 0 {
+		s.every(s.cfg.ReplicateInterval, s.splitQueuePass)
 	}
 }
 
@@ -272,10 +311,10 @@ func (s *Store) runReplica(r *Replica) {
 				return
 			case <-r.signal:
 			}
+			err := r.maybeReload()
 			// Advancing can make another Ready (a single voter commits
 			// its own entries once they are persisted): drain them all.
-			var err error
-			for more := true; more && err == nil; {
+			for more := err == nil; more && err == nil; {
 				more, err = r.handleReady()
 			}
 			if err != nil {
@@ -351,6 +390,45 @@ func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {
 	}
 }
 
+// replicaForKey returns the initialized replica whose range contains key,
+// or nil.
+func (s *Store) replicaForKey(key kvpb.Key) *Replica {
+	if len(key) == 0 {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, r := range s.replicas {
+		r.mu.Lock()
+		ok := r.initializedLocked() && r.mu.desc.ContainsKey(key)
+		r.mu.Unlock()
+		if ok {
+			return r
+		}
+	}
+	return nil
+}
+
+// descriptorsOverlapping returns the descriptors of this store's
+// initialized replicas that overlap sp, for a RangeKeyMismatchError. The
+// caller may hold one replica's mu: that replica's descriptor is read
+// without locking it again.
+func (s *Store) descriptorsOverlapping(sp kvpb.Span) []kvpb.RangeDescriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []kvpb.RangeDescriptor
+	for _, r := range s.replicas {
+		if !r.mu.TryLock() {
+			continue // the caller's own replica, or one busy applying
+		}
+		if r.initializedLocked() && r.mu.desc.Span().Overlaps(sp) {
+			out = append(out, *r.mu.desc.Clone())
+		}
+		r.mu.Unlock()
+	}
+	return out
+}
+
 // Send implements kvrpc.Handler: it evaluates the batch on the replica of
 // the range holding its keys, which must hold the lease.
 func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
@@ -365,16 +443,26 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	s.inflightMu.RUnlock()
 	defer s.inflight.Done()
 
-	r := s.Replica(FirstRangeID)
+	key := ba.AddressOf(ba.Requests[0]).Key
+	r := s.replicaForKey(key)
 	if r == nil {
-		return nil, &kvpb.NotLeaseHolderError{RangeID: FirstRangeID, Replica: s.cfg.NodeID, Msg: "this node holds no replica of the range"}
+		return nil, &kvpb.NotLeaseHolderError{Replica: s.cfg.NodeID, Msg: fmt.Sprintf("this node holds no replica of the range containing %s", key)}
 	}
 	// Stop cancels requests in progress, as a crash would end them.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(s.stopCtx, cancel)
 	defer stop()
-	resp, err := r.send(ctx, ba)
+	var resp *kvpb.BatchResponse
+	var err error
+	if as, ok := ba.Requests[0].(*kvpb.AdminSplitRequest); ok && len(ba.Requests) == 1 {
+		var sr *kvpb.AdminSplitResponse
+		if sr, err = r.adminSplit(ctx, as.SplitKey); err == nil {
+			resp = &kvpb.BatchResponse{Responses: []kvpb.Response{sr}}
+		}
+	} else {
+		resp, err = r.send(ctx, ba)
+	}
 	if err != nil && s.stopCtx.Err() != nil {
 		var amb *kvpb.AmbiguousResultError
 		switch {

@@ -29,6 +29,10 @@ const (
 	PushTxn
 	QueryTxn
 	ClearTxnRecord
+
+	// AdminSplit is handled by the replicated store, not by evaluation;
+	// its value is apart from the evaluated methods.
+	AdminSplit Method = 100
 )
 
 var methodNames = map[Method]string{
@@ -36,6 +40,7 @@ var methodNames = map[Method]string{
 	Delete: "Delete", DeleteRange: "DeleteRange", HeartbeatTxn: "HeartbeatTxn",
 	EndTxn: "EndTxn", ResolveIntent: "ResolveIntent", Refresh: "Refresh", GC: "GC",
 	PushTxn: "PushTxn", QueryTxn: "QueryTxn", ClearTxnRecord: "ClearTxnRecord",
+	AdminSplit: "AdminSplit",
 }
 
 func (m Method) String() string {
@@ -373,6 +378,11 @@ func validateRequest(r Request, txn *Transaction, last, alone bool) error {
 		return checkUserSpan(t.Span, name)
 	case *PushTxnRequest, *QueryTxnRequest, *ClearTxnRecordRequest:
 		return validateRecordRequest(r, txn, alone)
+	case *AdminSplitRequest:
+		if txn != nil {
+			return malformed("%s inside a transaction", name)
+		}
+		return checkUserKey(t.SplitKey, name)
 	default:
 		return malformed("unknown request type %T", r)
 	}

@@ -449,6 +449,11 @@ var methodCodecs = []methodCodec{
 		func(d *decoder, r *ClearTxnRecordRequest) { d.wTxnMeta(&r.Txn) },
 		func(e *encoder, r *ClearTxnRecordResponse) { e.boolean(r.Cleared) },
 		func(d *decoder, r *ClearTxnRecordResponse) { r.Cleared = d.boolean() }),
+	codecFor(AdminSplit,
+		func(e *encoder, r *AdminSplitRequest) { e.nbytes(r.SplitKey) },
+		func(d *decoder, r *AdminSplitRequest) { r.SplitKey = d.nbytes() },
+		func(e *encoder, r *AdminSplitResponse) { e.rangeDesc(&r.Left); e.rangeDesc(&r.Right) },
+		func(d *decoder, r *AdminSplitResponse) { d.rangeDesc(&r.Left); d.rangeDesc(&r.Right) }),
 }
 
 func (e *encoder) waitEdge(w *WaitEdge) { e.wTxnMeta(&w.Waiter); e.wTxnMeta(&w.Holder) }

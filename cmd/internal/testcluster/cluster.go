@@ -145,7 +145,6 @@ func (c *Cluster) open(n *Node, bootstrap []int32) error {
 			return err
 		}
 	}
-	st.Start()
 	self := n.ID
 	rt := router.New(router.Config{
 		Nodes:   c.IDs,
@@ -153,6 +152,8 @@ func (c *Cluster) open(n *Node, bootstrap []int32) error {
 		Timeout: c.opts.RouterTimeout,
 		Dial:    func(to int32) (kvrpc.Handler, error) { return c.dial(self, to) },
 	})
+	st.SetSender(rt)
+	st.Start()
 	n.Engine, n.Clock, n.Store, n.Router = eng, clock, st, rt
 	n.DB = kv.NewDB(rt, clock, kv.Config{Coordinator: st.Coordinator()})
 	c.mu.Lock()
