@@ -858,3 +858,30 @@ func TestMultiRangeBank(t *testing.T) {
 		t.Errorf("record left: %q", it.Key().Key)
 	}
 }
+
+// A first write batch split across ranges that fails on one range after
+// another wrote intents (and the record): Rollback removes what it left.
+func TestMultiRangeRollbackAfterPartialBatch(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, local.Config{}, "m")
+	must(t, c.db.Put(ctx, kvpb.Key("x"), []byte("taken")))
+	txn := c.db.NewTxn("partial")
+	err := txn.Write(ctx, []kvpb.Request{
+		&kvpb.PutRequest{Key: kvpb.Key("a"), Value: []byte("1")},
+		&kvpb.ConditionalPutRequest{Key: kvpb.Key("x"), Value: []byte("2")}, // expects absent: fails
+	})
+	if !errors.As(err, new(*kvpb.ConditionFailedError)) {
+		t.Fatalf("want a condition failure, got %v", err)
+	}
+	if _, ok := c.intentOf(t, "a"); !ok {
+		t.Skip("the dispatcher did not apply the first part; nothing to test")
+	}
+	txn.Rollback(ctx)
+	c.db.WaitForCleanups()
+	if _, ok := c.intentOf(t, "a"); ok {
+		t.Fatal("intent of the failed batch left after rollback")
+	}
+	if _, ok := c.record(t, txnMeta(txn, "a")); ok {
+		t.Fatal("record left after rollback")
+	}
+}
