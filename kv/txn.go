@@ -38,11 +38,11 @@ type Txn struct {
 
 	mu struct {
 		sync.Mutex
-		proto        *kvpb.Transaction
-		state        txnState
-		retryErr     error // set with txnNeedsRestart
-		hasRecord    bool
-		lockSpans    []kvpb.Span
+		proto     *kvpb.Transaction
+		state     txnState
+		retryErr  error // set with txnNeedsRestart
+		hasRecord bool
+		lockSpans []kvpb.Span
 		// failedWrites are the spans of write batches that failed: split
 		// across ranges, a batch can fail after some of its parts wrote
 		// intents. Rollback removes them; Commit does not make them
