@@ -38,22 +38,23 @@ type Txn struct {
 
 	mu struct {
 		sync.Mutex
-		proto     *kvpb.Transaction
-		state     txnState
-		retryErr  error // set with txnNeedsRestart
-		hasRecord bool
-		lockSpans []kvpb.Span
-		// failedWrites are the spans of write batches that failed: split
-		// across ranges, a batch can fail after some of its parts wrote
-		// intents. Rollback removes them; Commit does not make them
-		// lock spans (the caller was told the writes failed).
-		failedWrites []kvpb.Span
+		proto        *kvpb.Transaction
+		state        txnState
+		retryErr     error // set with txnNeedsRestart
+		hasRecord    bool
+		lockSpans    []kvpb.Span
 		refreshSpans []kvpb.Span
 		stopHB       func()
 		// savepoints, innermost last: the value each key had when the
 		// savepoint was taken, recorded before the first write to the key
 		// after it (nil = absent).
 		savepoints []map[string][]byte
+
+		// failedWrites are the spans of write batches that failed: split
+		// across ranges, a batch can fail after some of its parts wrote
+		// intents. Rollback removes them; Commit does not make them lock
+		// spans (the caller was told the writes failed).
+		failedWrites []kvpb.Span
 	}
 }
 
