@@ -30,9 +30,12 @@ func fenced(minTs hlc.Timestamp, ec Context) bool {
 }
 
 // coordinatorGone reports a record whose coordinator was a previous
-// incarnation of the serving node: it can no longer heartbeat or commit.
-func coordinatorGone(rec *kvpb.Transaction, ec Context) bool {
-	return ec.BootID != 0 && rec.Coordinator.NodeID == ec.NodeID && rec.Coordinator.BootID != ec.BootID
+// incarnation of the serving node or of the pushing node (from): it can no
+// longer heartbeat or commit.
+func coordinatorGone(rec *kvpb.Transaction, from kvpb.Coordinator, ec Context) bool {
+	c := rec.Coordinator
+	return (ec.BootID != 0 && c.NodeID == ec.NodeID && c.BootID != ec.BootID) ||
+		(from.BootID != 0 && c.NodeID == from.NodeID && c.BootID != from.BootID)
 }
 
 // pushTxn decides a push on the pushee's record; see kvpb.PushTxnRequest.
@@ -47,7 +50,7 @@ func pushTxn(rw storage.ReadWriter, r *kvpb.PushTxnRequest, ec Context) (_ *kvpb
 	}
 	abort := r.Force
 	if ok {
-		abort = abort || coordinatorGone(rec, ec) || expired(rec.LastHeartbeat, ec)
+		abort = abort || coordinatorGone(rec, r.From, ec) || expired(rec.LastHeartbeat, ec)
 	} else {
 		abort = abort || expired(r.Pushee.MinTimestamp, ec)
 	}

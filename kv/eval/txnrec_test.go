@@ -175,6 +175,23 @@ func TestPushTxn(t *testing.T) {
 			}
 		})
 	}
+	// The pushing node knows its own incarnations: a record coordinated by
+	// an earlier one is abandoned, one by its current one is not.
+	for _, tc := range []struct {
+		boot uint64
+		want kvpb.TxnStatus
+	}{{6, kvpb.PENDING}, {5, kvpb.ABORTED}} {
+		pushee := record(eng, byte(20+tc.boot), kvpb.PENDING, 990, kvpb.Coordinator{NodeID: 2, BootID: tc.boot})
+		ba := &kvpb.BatchRequest{Header: kvpb.Header{Timestamp: ec.Now}}
+		ba.Add(&kvpb.PushTxnRequest{Pushee: pushee, From: kvpb.Coordinator{NodeID: 2, BootID: 6}})
+		res, err := evaluate(t, eng, ba, ec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Response.Responses[0].(*kvpb.PushTxnResponse).Pushee.Status; got != tc.want {
+			t.Errorf("record of boot %d pushed from boot 6: %s, want %s", tc.boot, got, tc.want)
+		}
+	}
 	// A pending record may not be cleared.
 	ba := &kvpb.BatchRequest{Header: kvpb.Header{Timestamp: ec.Now}}
 	ba.Add(&kvpb.ClearTxnRecordRequest{Txn: newTxn(1, ts(900)).TxnMeta})

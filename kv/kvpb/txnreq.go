@@ -25,6 +25,11 @@ type PushTxnRequest struct {
 	Force bool
 	// NoWait answers the current status without waiting (NOWAIT locking).
 	NoWait bool
+	// From is the node sending the push, as its current incarnation: a
+	// pending record coordinated by an earlier incarnation of that node is
+	// abandoned (the coordinator restarted), like one of the serving
+	// node's. Zero when unknown.
+	From Coordinator
 	// WaitsFor is what the pusher knows of the transactions waiting,
 	// directly or not, on it (the answer of its last QueryTxn): the
 	// pushee's queue learns transitive edges from it, which is how

@@ -420,6 +420,8 @@ var methodCodecs = []methodCodec{
 			e.wTxnMeta(&r.Pushee)
 			e.boolean(r.Force)
 			e.boolean(r.NoWait)
+			e.varint(int64(r.From.NodeID))
+			e.uvarint(r.From.BootID)
 			nslice(e, r.WaitsFor, (*encoder).waitEdge)
 		},
 		func(d *decoder, r *PushTxnRequest) {
@@ -427,6 +429,8 @@ var methodCodecs = []methodCodec{
 			d.wTxnMeta(&r.Pushee)
 			r.Force = d.boolean()
 			r.NoWait = d.boolean()
+			r.From.NodeID = d.int32()
+			r.From.BootID = d.uvarint()
 			r.WaitsFor = dslice(d, (*decoder).waitEdge)
 		},
 		func(e *encoder, r *PushTxnResponse) { e.wTxn(&r.Pushee); e.boolean(r.Missing) },

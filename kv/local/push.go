@@ -170,7 +170,7 @@ func (s *Store) handleConflicts(ctx context.Context, pusher *kvpb.Transaction, w
 }
 
 func (s *Store) pushAndResolve(ctx context.Context, pusher *kvpb.Transaction, in kvpb.Intent) error {
-	req := &kvpb.PushTxnRequest{Pushee: in.Txn}
+	req := &kvpb.PushTxnRequest{Pushee: in.Txn, From: s.Coordinator()}
 	if pusher != nil {
 		req.Pusher = pusher.TxnMeta
 	}
@@ -282,7 +282,7 @@ func (s *Store) intentStillThere(in kvpb.Intent) (bool, error) {
 // a live holder makes the batch fail with wie.
 func (s *Store) resolveFinishedNoWait(ctx context.Context, wie *kvpb.WriteIntentError) error {
 	for _, in := range wie.Intents {
-		resp, err := s.sendRecordOp(ctx, &kvpb.PushTxnRequest{Pushee: in.Txn, NoWait: true})
+		resp, err := s.sendRecordOp(ctx, &kvpb.PushTxnRequest{Pushee: in.Txn, NoWait: true, From: s.Coordinator()})
 		if err != nil {
 			return err
 		}
