@@ -38,14 +38,14 @@ func (s *Store) gcLoop() {
 			}
 		}()
 		threshold := s.clock.Now().Add(-s.cfg.GCTTL)
-		if n, err := s.GC(ctx, threshold); errors.As(err, new(*kvpb.NotLeaseHolderError)) {
+		if n, err := s.GC(ctx, threshold); errors.As(err, new(*kvpb.NotLeaseHolderError)) || errors.Is(err, errStopped) {
 			// Only the leaseholder collects; its writes replicate.
 		} else if err != nil {
 			log.Printf("kv: GC pass failed: %v", err)
 		} else if n > 0 {
 			log.Printf("kv: GC removed %d versions older than %s", n, threshold.GoTime().Format(time.RFC3339))
 		}
-		if n, err := s.GCTxnRecords(ctx); errors.As(err, new(*kvpb.NotLeaseHolderError)) {
+		if n, err := s.GCTxnRecords(ctx); errors.As(err, new(*kvpb.NotLeaseHolderError)) || errors.Is(err, errStopped) {
 		} else if err != nil {
 			log.Printf("kv: transaction record GC failed: %v", err)
 		} else if n > 0 {

@@ -885,3 +885,38 @@ func TestMultiRangeRollbackAfterPartialBatch(t *testing.T) {
 		t.Fatal("record left after rollback")
 	}
 }
+
+// Stop ends waits for other transactions and refuses later requests, so
+// that the engine can be closed under background cleanups.
+func TestStopEndsWaitsAndRefuses(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, local.Config{}, "m")
+	w := c.db.NewTxn("writer")
+	must(t, w.Put(ctx, kvpb.Key("a"), []byte("1")))
+	must(t, w.Put(ctx, kvpb.Key("x"), []byte("1")))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.db.Get(ctx, kvpb.Key("x"))
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan struct{})
+	go func() {
+		c.ranges[1].store.Stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop waited for a pending transaction")
+	}
+	if err := <-errc; !errors.Is(err, kvpb.ErrNodeUnavailable) {
+		t.Fatalf("waiting read after Stop: %v", err)
+	}
+	ba := &kvpb.BatchRequest{}
+	ba.Add(&kvpb.GetRequest{Key: kvpb.Key("x")})
+	if _, err := c.ranges[1].store.Send(ctx, ba); !errors.Is(err, kvpb.ErrNodeUnavailable) {
+		t.Fatalf("Send after Stop: %v", err)
+	}
+	w.Rollback(ctx)
+}

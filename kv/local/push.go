@@ -116,6 +116,9 @@ func (s *Store) servePush(ctx context.Context, ba *kvpb.BatchRequest, r *kvpb.Pu
 		case <-ctx.Done():
 			t.Stop()
 			return nil, ctx.Err()
+		case <-s.stopper:
+			t.Stop()
+			return nil, errStopped
 		}
 		t.Stop()
 	}
@@ -176,6 +179,11 @@ func (s *Store) pushAndResolve(ctx context.Context, pusher *kvpb.Transaction, in
 	}
 	backoff := 5 * time.Millisecond
 	for {
+		// The pushee's range may be another store's: a stopping store
+		// must not wait for it.
+		if err := s.checkStopped(); err != nil {
+			return err
+		}
 		resp, err := s.sendRecordOp(ctx, req)
 		if err != nil {
 			return err
@@ -190,7 +198,7 @@ func (s *Store) pushAndResolve(ctx context.Context, pusher *kvpb.Transaction, in
 			if still, err := s.intentStillThere(in); err != nil || !still {
 				return err
 			}
-			if err := sleepCtx(ctx, backoff); err != nil {
+			if err := s.sleep(ctx, backoff); err != nil {
 				return err
 			}
 			backoff = min(2*backoff, s.cfg.LivenessCheckInterval)
@@ -257,7 +265,8 @@ func CycleVictim(self, pushee kvpb.TxnMeta, edges []kvpb.WaitEdge) *kvpb.TxnMeta
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// sleep waits d unless ctx ends or the store stops.
+func (s *Store) sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -265,6 +274,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-s.stopper:
+		return errStopped
+	}
+}
+
+func (s *Store) checkStopped() error {
+	select {
+	case <-s.stopper:
+		return errStopped
+	default:
+		return nil
 	}
 }
 

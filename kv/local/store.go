@@ -132,7 +132,17 @@ type Store struct {
 
 	stopper chan struct{}
 	wg      sync.WaitGroup
+	// stopMu orders Stop after the Sends that started before it: a
+	// stopped store refuses Send, so that nothing (a background intent
+	// cleanup, a push from another range) touches the engine once Stop
+	// returned and the owner closes it.
+	stopMu   sync.RWMutex
+	stopped  bool
+	inflight sync.WaitGroup
 }
+
+// errStopped is returned by a stopped store.
+var errStopped = fmt.Errorf("local: store stopped: %w", kvrpc.ErrUnavailable)
 
 var _ kvrpc.Handler = (*Store)(nil)
 
@@ -215,14 +225,32 @@ func (s *Store) WithWriteLatches(ctx context.Context, spans []kvpb.Span, fn func
 	return fn()
 }
 
-// Stop ends background work and waits for it. It does not close the engine.
+// Stop ends background work and waits for it and for the Sends in
+// progress (waits for other transactions end with an error); later Sends
+// fail with kvrpc.ErrUnavailable. It does not close the engine.
 func (s *Store) Stop() {
+	s.stopMu.Lock()
+	if s.stopped {
+		s.stopMu.Unlock()
+		return
+	}
+	s.stopped = true
+	s.stopMu.Unlock()
 	close(s.stopper)
 	s.wg.Wait()
+	s.inflight.Wait()
 }
 
 // Send implements kvrpc.Handler.
 func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+	s.stopMu.RLock()
+	if s.stopped {
+		s.stopMu.RUnlock()
+		return nil, errStopped
+	}
+	s.inflight.Add(1)
+	s.stopMu.RUnlock()
+	defer s.inflight.Done()
 	if err := ba.Validate(); err != nil {
 		return nil, err
 	}
