@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,12 +41,17 @@ type DB struct {
 	sender kvrpc.Handler
 	clock  *hlc.Clock
 	cfg    Config
+
+	// cleanupSlots and cleanups track background intent cleanups
+	// (txn_resolve.go).
+	cleanupSlots chan struct{}
+	cleanups     sync.WaitGroup
 }
 
 // NewDB returns a DB sending through sender.
 func NewDB(sender kvrpc.Handler, clock *hlc.Clock, cfg Config) *DB {
 	cfg.EnsureDefaults()
-	return &DB{sender: sender, clock: clock, cfg: cfg}
+	return &DB{sender: sender, clock: clock, cfg: cfg, cleanupSlots: make(chan struct{}, maxAsyncCleanups)}
 }
 
 // Clock returns the DB's clock.

@@ -24,6 +24,8 @@ type topology struct {
 	// transactions may deadlock across ranges until kv/local detects
 	// distributed deadlocks.
 	shared bool
+	// orderedWrites makes write sets follow key order (tests that can).
+	orderedWrites bool
 	// skip, if set, skips the test over this topology, saying why.
 	skip string
 }

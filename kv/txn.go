@@ -49,6 +49,12 @@ type Txn struct {
 		// savepoint was taken, recorded before the first write to the key
 		// after it (nil = absent).
 		savepoints []map[string][]byte
+
+		// failedWrites are the spans of write batches that failed: split
+		// across ranges, a batch can fail after some of its parts wrote
+		// intents. Rollback removes them; Commit does not make them lock
+		// spans (the caller was told the writes failed).
+		failedWrites []kvpb.Span
 	}
 }
 
@@ -188,6 +194,11 @@ func (t *Txn) send(ctx context.Context, reqs ...kvpb.Request) (*kvpb.BatchRespon
 			continue
 		}
 		if err != nil {
+			for _, r := range reqs {
+				if r.Method().IsWrite() {
+					t.mu.failedWrites = append(t.mu.failedWrites, r.Keys())
+				}
+			}
 			if kvpb.IsRetryable(err) {
 				return nil, t.restartLocked(err)
 			}
@@ -340,13 +351,15 @@ func (t *Txn) Commit(ctx context.Context) error {
 	}
 	ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: p.Clone()}}
 	ba.Add(&kvpb.EndTxnRequest{Commit: true, LockSpans: condense(t.mu.lockSpans)})
-	if _, err := t.db.sender.Send(ctx, ba); err != nil {
+	resp, err := t.db.sender.Send(ctx, ba)
+	if err != nil {
 		if kvpb.IsRetryable(err) {
 			return t.restartLocked(err)
 		}
 		return fmt.Errorf("kv: commit: %w", err)
 	}
 	t.mu.state = txnCommitted
+	t.afterEndTxnLocked(resp, kvpb.COMMITTED)
 	return nil
 }
 
@@ -361,15 +374,21 @@ func (t *Txn) Rollback(ctx context.Context) {
 	}
 	t.stopHeartbeatLocked()
 	t.mu.state = txnAborted
-	if !t.mu.hasRecord {
+	// Without a record, intents exist only if a failed first write batch
+	// wrote some of its parts; EndTxn then removes them (and writes an
+	// ABORTED record if they are on other ranges, so that the record can
+	// never be created late).
+	if !t.mu.hasRecord && len(t.mu.failedWrites) == 0 {
 		return
 	}
 	// Clean up even if the caller's context is already cancelled.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone()}}
-	ba.Add(&kvpb.EndTxnRequest{Commit: false, LockSpans: condense(t.mu.lockSpans)})
-	_, _ = t.db.sender.Send(cctx, ba)
+	ba.Add(&kvpb.EndTxnRequest{Commit: false, LockSpans: condense(append(t.mu.lockSpans, t.mu.failedWrites...))})
+	if resp, err := t.db.sender.Send(cctx, ba); err == nil {
+		t.afterEndTxnLocked(resp, kvpb.ABORTED)
+	}
 }
 
 // condense sorts spans and drops duplicates and points covered by ranges.

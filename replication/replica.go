@@ -130,6 +130,10 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	lc.BootID = s.bootID
 	lc.RangeID = rangeID
 	lc.Replication = r
+	// Pushes and the resolution of intents on other ranges go through the
+	// node's router; commits resolve only the intents this range owns.
+	lc.Sender = storeSender{s}
+	lc.Bounds = func() kvpb.Span { d := r.Desc(); return d.Span() }
 	var err error
 	if r.pipeline, err = local.NewStore(s.cfg.Engine, s.cfg.Clock, lc); err != nil {
 		return nil, err

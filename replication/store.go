@@ -226,6 +226,17 @@ func (s *Store) addReplica(rangeID int64) error {
 	return nil
 }
 
+// storeSender reaches Config.Sender, which may be set after the replicas
+// were created (SetSender).
+type storeSender struct{ s *Store }
+
+func (ss storeSender) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+	if ss.s.cfg.Sender == nil {
+		return nil, fmt.Errorf("replication: n%d has no sender to reach other ranges: %w", ss.s.cfg.NodeID, kvrpc.ErrUnavailable)
+	}
+	return ss.s.cfg.Sender.Send(ctx, ba)
+}
+
 // SetSender sets Config.Sender; call it before Start (the router that
 // reaches the store's own node usually needs the store first).
 func (s *Store) SetSender(h kvrpc.Handler) { s.cfg.Sender = h }

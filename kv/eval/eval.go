@@ -3,15 +3,20 @@
 // writes in the batch, side effects for the caller).
 //
 // Eval never waits, never reads a clock and never touches the network; the
-// caller (the local store today, a Raft replica later) holds latches,
-// consults the timestamp cache, applies the write batch durably and acts on
-// the side effects (wake waiters, update the timestamp cache).
+// caller (kv/local, on a single node or a range's leaseholder) holds
+// latches, consults the timestamp cache, applies the write batch durably
+// and acts on the side effects (wake waiters, update the timestamp cache).
+// Transaction records are read and written only here, on the range owning
+// them: HeartbeatTxn (with the record-creation fence), EndTxn (resolving
+// the intents inside Context.Bounds and keeping the record for the rest),
+// PushTxn, QueryTxn and ClearTxnRecord (txnrec.go).
 //
 // It imports kv/mvcc, kv/storage, kv/keys, kv/kvpb and kv/hlc.
 package eval
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/keys"
@@ -29,6 +34,21 @@ type Context struct {
 	Now hlc.Timestamp
 	// GCThreshold: reads below it fail, their versions may be gone.
 	GCThreshold hlc.Timestamp
+	// Bounds is the range's span of global keys, [Key, EndKey); an empty
+	// Key or EndKey leaves that side open (the zero Span is the whole
+	// keyspace). EndTxn resolves only the intents inside it.
+	Bounds kvpb.Span
+	// TxnExpiry: a pending transaction not heartbeated for this long, or
+	// whose record is missing and which started longer ago, may be aborted
+	// by a pusher. Zero disables this (tests of unrelated requests).
+	TxnExpiry time.Duration
+	// CreateFence: a record may no longer be created for a transaction
+	// that started longer ago (the record-creation fence; see
+	// kv/DESIGN.md). At least TxnExpiry; zero disables the fence.
+	CreateFence time.Duration
+	// BootID is the serving node's process incarnation: a pending record
+	// whose coordinator is this node with another BootID is abandoned.
+	BootID uint64
 }
 
 // Result is the outcome of a successful evaluation.
@@ -144,13 +164,41 @@ func Evaluate(rw storage.ReadWriter, ba *kvpb.BatchRequest, ec Context) (*Result
 			}
 			resp = &kvpb.HeartbeatTxnResponse{}
 		case *kvpb.EndTxnRequest:
-			fin, err := endTxn(rw, txn, r)
+			fin, unresolved, err := endTxn(rw, txn, r, ec)
 			if err != nil {
 				return nil, err
 			}
 			res.Finalized, res.Sync = fin, true
 			txn.Status = fin.Status
-			resp = &kvpb.EndTxnResponse{}
+			resp = &kvpb.EndTxnResponse{UnresolvedSpans: unresolved}
+		case *kvpb.PushTxnRequest:
+			pr, aborted, err := pushTxn(rw, r, ec)
+			if err != nil {
+				return nil, err
+			}
+			if aborted {
+				res.Finalized, res.Sync = &pr.Pushee, true
+			}
+			resp = pr
+		case *kvpb.QueryTxnRequest:
+			rec, ok, err := ReadTxnRecord(rw, r.Txn)
+			if err != nil {
+				return nil, err
+			}
+			qr := &kvpb.QueryTxnResponse{Missing: !ok}
+			if ok {
+				qr.Txn = *rec
+			} else {
+				qr.Txn = kvpb.Transaction{TxnMeta: r.Txn, Status: kvpb.PENDING}
+			}
+			resp = qr
+		case *kvpb.ClearTxnRecordRequest:
+			cleared, err := clearTxnRecord(rw, r.Txn)
+			if err != nil {
+				return nil, err
+			}
+			res.Sync = res.Sync || cleared
+			resp = &kvpb.ClearTxnRecordResponse{Cleared: cleared}
 		case *kvpb.ResolveIntentRequest:
 			var n int
 			var err error
@@ -205,6 +253,11 @@ func heartbeat(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.HeartbeatTx
 	case !ok && !r.Create:
 		return &kvpb.TransactionAbortedError{Msg: "transaction record missing (aborted and cleaned up)"}
 	case !ok:
+		if fenced(txn.MinTimestamp, ec) {
+			return &kvpb.TransactionAbortedError{Msg: fmt.Sprintf(
+				"transaction record created too late: started at %s, more than %s ago (a pusher may have aborted it)",
+				txn.MinTimestamp, ec.CreateFence)}
+		}
 		rec = txn.Clone()
 		rec.Status = kvpb.PENDING
 		rec.LockSpans = nil
@@ -221,32 +274,36 @@ func heartbeat(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.HeartbeatTx
 	return WriteTxnRecord(rw, rec)
 }
 
-func endTxn(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.EndTxnRequest) (*kvpb.Transaction, error) {
+func endTxn(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.EndTxnRequest, ec Context) (*kvpb.Transaction, []kvpb.Span, error) {
 	rec, ok, err := ReadTxnRecord(rw, txn.TxnMeta)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	status := kvpb.ABORTED
 	if r.Commit {
 		switch {
 		case !ok:
-			return nil, &kvpb.TransactionAbortedError{Msg: "transaction record missing at commit"}
+			return nil, nil, &kvpb.TransactionAbortedError{Msg: "transaction record missing at commit"}
 		case rec.Status == kvpb.ABORTED:
-			return nil, &kvpb.TransactionAbortedError{Msg: "transaction record is ABORTED"}
+			return nil, nil, &kvpb.TransactionAbortedError{Msg: "transaction record is ABORTED"}
 		case rec.Status == kvpb.COMMITTED:
-			return nil, &kvpb.TransactionStatusError{Msg: "transaction already committed"}
+			return nil, nil, &kvpb.TransactionStatusError{Msg: "transaction already committed"}
 		case txn.ReadTimestamp != txn.WriteTimestamp:
-			return nil, &kvpb.TransactionRetryError{Reason: kvpb.RetrySerializable,
+			return nil, nil, &kvpb.TransactionRetryError{Reason: kvpb.RetrySerializable,
 				Msg: fmt.Sprintf("commit timestamp %s is above read timestamp %s", txn.WriteTimestamp, txn.ReadTimestamp)}
 		}
 		status = kvpb.COMMITTED
 	} else if ok && rec.Status == kvpb.COMMITTED {
-		return nil, &kvpb.TransactionStatusError{Msg: "cannot roll back a committed transaction"}
+		return nil, nil, &kvpb.TransactionStatusError{Msg: "cannot roll back a committed transaction"}
 	}
-	// Every intent of a single-range transaction is local, so it resolves
-	// in this same batch and the record can go: nothing will ask for it.
+	// The intents on this range resolve in this same batch. Those on other
+	// ranges are left to the caller, and the record stays, finalized and
+	// naming them, until they are resolved: whoever meets one of them asks
+	// the record and must learn the outcome, not find it missing (a missing
+	// record reads as aborted once the transaction is old).
+	inside, outside := SplitSpans(r.LockSpans, ec.Bounds)
 	meta := txn.TxnMeta
-	for _, s := range r.LockSpans {
+	for _, s := range inside {
 		var err error
 		if s.EndKey == nil {
 			_, err = mvcc.ResolveIntent(rw, s.Key, meta, status, meta.WriteTimestamp)
@@ -254,17 +311,28 @@ func endTxn(rw storage.ReadWriter, txn *kvpb.Transaction, r *kvpb.EndTxnRequest)
 			_, err = mvcc.ResolveIntentRange(rw, s.Key, s.EndKey, meta, status, meta.WriteTimestamp)
 		}
 		if err != nil {
-			return nil, err
-		}
-	}
-	if ok {
-		if err := mvcc.ClearUnversioned(rw, keys.TransactionKey(txn.Key, txn.ID)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	fin := txn.Clone()
 	fin.Status = status
-	return fin, nil
+	if len(outside) > 0 {
+		stored := fin.Clone()
+		stored.LockSpans = outside
+		// LastHeartbeat of a finalized record is when it was finalized:
+		// record GC goes by it.
+		stored.LastHeartbeat = ec.Now
+		if err := WriteTxnRecord(rw, stored); err != nil {
+			return nil, nil, err
+		}
+		return fin, outside, nil
+	}
+	if ok {
+		if err := mvcc.ClearUnversioned(rw, keys.TransactionKey(txn.Key, txn.ID)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return fin, nil, nil
 }
 
 // ReadTxnRecord reads the record of the transaction, if it exists.
@@ -287,8 +355,9 @@ func WriteTxnRecord(w storage.Writer, rec *kvpb.Transaction) error {
 
 // AbortTxnRecord marks a PENDING (or missing) record ABORTED, so that the
 // transaction can never commit, and returns the record as it now stands. A
-// finalized record is returned unchanged.
-func AbortTxnRecord(rw storage.ReadWriter, pushee kvpb.TxnMeta) (*kvpb.Transaction, error) {
+// finalized record is returned unchanged. now, the time of the abort, is
+// stored as the record's LastHeartbeat (record GC goes by it).
+func AbortTxnRecord(rw storage.ReadWriter, pushee kvpb.TxnMeta, now hlc.Timestamp) (*kvpb.Transaction, error) {
 	rec, ok, err := ReadTxnRecord(rw, pushee)
 	if err != nil {
 		return nil, err
@@ -300,6 +369,7 @@ func AbortTxnRecord(rw storage.ReadWriter, pushee kvpb.TxnMeta) (*kvpb.Transacti
 		rec = &kvpb.Transaction{TxnMeta: pushee}
 	}
 	rec.Status = kvpb.ABORTED
+	rec.LastHeartbeat.Forward(now)
 	return rec, WriteTxnRecord(rw, rec)
 }
 

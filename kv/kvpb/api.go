@@ -26,6 +26,9 @@ const (
 	ResolveIntent
 	Refresh
 	GC
+	PushTxn
+	QueryTxn
+	ClearTxnRecord
 
 	// AdminSplit is handled by the replicated store, not by evaluation;
 	// its value is apart from the evaluated methods.
@@ -36,6 +39,7 @@ var methodNames = map[Method]string{
 	Get: "Get", Scan: "Scan", Put: "Put", ConditionalPut: "ConditionalPut",
 	Delete: "Delete", DeleteRange: "DeleteRange", HeartbeatTxn: "HeartbeatTxn",
 	EndTxn: "EndTxn", ResolveIntent: "ResolveIntent", Refresh: "Refresh", GC: "GC",
+	PushTxn: "PushTxn", QueryTxn: "QueryTxn", ClearTxnRecord: "ClearTxnRecord",
 	AdminSplit: "AdminSplit",
 }
 
@@ -99,7 +103,9 @@ type HeartbeatTxnRequest struct {
 }
 
 // EndTxnRequest commits or aborts the header's transaction and resolves its
-// intents in LockSpans.
+// intents in LockSpans that lie on the record's range. Intents elsewhere
+// stay; the record is then kept, finalized, naming them (see
+// EndTxnResponse.UnresolvedSpans).
 type EndTxnRequest struct {
 	Commit    bool
 	LockSpans []Span
@@ -215,7 +221,7 @@ func (ba *BatchRequest) Add(reqs ...Request) { ba.Requests = append(ba.Requests,
 // IsReadOnly reports a batch with no writes.
 func (ba *BatchRequest) IsReadOnly() bool {
 	for _, r := range ba.Requests {
-		if m := r.Method(); m != Get && m != Scan && m != Refresh {
+		if m := r.Method(); m != Get && m != Scan && m != Refresh && m != QueryTxn {
 			return false
 		}
 	}
@@ -299,7 +305,7 @@ func (ba *BatchRequest) Validate() error {
 		if isNilRequest(r) {
 			return malformed("request %d is nil", i)
 		}
-		if err := validateRequest(r, txn, i == len(ba.Requests)-1); err != nil {
+		if err := validateRequest(r, txn, i == len(ba.Requests)-1, len(ba.Requests) == 1); err != nil {
 			return err
 		}
 	}
@@ -318,7 +324,7 @@ func isNilRequest(r Request) bool {
 	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
-func validateRequest(r Request, txn *Transaction, last bool) error {
+func validateRequest(r Request, txn *Transaction, last, alone bool) error {
 	name := r.Method().String()
 	switch t := r.(type) {
 	case *GetRequest:
@@ -375,6 +381,8 @@ func validateRequest(r Request, txn *Transaction, last bool) error {
 			return malformed("%s inside a transaction", name)
 		}
 		return checkUserSpan(t.Span, name)
+	case *PushTxnRequest, *QueryTxnRequest, *ClearTxnRecordRequest:
+		return validateRecordRequest(r, txn, alone)
 	case *AdminSplitRequest:
 		if txn != nil {
 			return malformed("%s inside a transaction", name)
@@ -426,8 +434,13 @@ type DeleteRangeResponse struct {
 // HeartbeatTxnResponse is empty.
 type HeartbeatTxnResponse struct{}
 
-// EndTxnResponse is empty.
-type EndTxnResponse struct{}
+// EndTxnResponse lists the lock spans (or parts of them) outside the
+// record's range: their intents are not resolved yet, and the finalized
+// record stays until they are (the coordinator resolves them and then
+// clears the record; see ClearTxnRecordRequest).
+type EndTxnResponse struct {
+	UnresolvedSpans []Span
+}
 
 // ResolveIntentResponse counts resolved intents.
 type ResolveIntentResponse struct{ Resolved int }

@@ -127,7 +127,7 @@ func TestValidateWellFormed(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
-	for m := Get; m <= GC; m++ {
+	for m := Get; m <= ClearTxnRecord; m++ {
 		if strings.HasPrefix(m.String(), "Method(") {
 			t.Errorf("method %d has no name", m)
 		}

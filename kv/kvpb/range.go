@@ -166,14 +166,21 @@ func (e *RangeKeyMismatchError) Error() string {
 
 // AddressOf returns the span of global keys that decides which range
 // serves r, a request of ba: the transaction's anchor for requests on its
-// record, else r.Keys(). A router sends r to the range(s) owning it; a
+// record (the header's transaction for HeartbeatTxn and EndTxn, the named
+// one for PushTxn, QueryTxn and ClearTxnRecord), else r.Keys(). A router sends r to the range(s) owning it; a
 // replica refuses a batch whose addresses it does not own.
 func (ba *BatchRequest) AddressOf(r Request) Span {
-	switch r.(type) {
+	switch t := r.(type) {
 	case *HeartbeatTxnRequest, *EndTxnRequest:
 		if ba.Txn != nil {
 			return Span{Key: ba.Txn.Key}
 		}
+	case *PushTxnRequest:
+		return Span{Key: t.Pushee.Key}
+	case *QueryTxnRequest:
+		return Span{Key: t.Txn.Key}
+	case *ClearTxnRecordRequest:
+		return Span{Key: t.Txn.Key}
 	}
 	return r.Keys()
 }

@@ -390,7 +390,8 @@ var methodCodecs = []methodCodec{
 	codecFor(EndTxn,
 		func(e *encoder, r *EndTxnRequest) { e.boolean(r.Commit); nslice(e, r.LockSpans, (*encoder).span) },
 		func(d *decoder, r *EndTxnRequest) { r.Commit = d.boolean(); r.LockSpans = dslice(d, (*decoder).span) },
-		emptyEnc[*EndTxnResponse], emptyDec[*EndTxnResponse]),
+		func(e *encoder, r *EndTxnResponse) { nslice(e, r.UnresolvedSpans, (*encoder).span) },
+		func(d *decoder, r *EndTxnResponse) { r.UnresolvedSpans = dslice(d, (*decoder).span) }),
 	codecFor(ResolveIntent,
 		func(e *encoder, r *ResolveIntentRequest) {
 			e.span(&r.Span)
@@ -413,12 +414,55 @@ var methodCodecs = []methodCodec{
 		func(d *decoder, r *GCRequest) { d.span(&r.Span); r.Threshold = d.wts() },
 		func(e *encoder, r *GCResponse) { e.varint(int64(r.Removed)) },
 		func(d *decoder, r *GCResponse) { r.Removed = d.int() }),
+	codecFor(PushTxn,
+		func(e *encoder, r *PushTxnRequest) {
+			e.wTxnMeta(&r.Pusher)
+			e.wTxnMeta(&r.Pushee)
+			e.boolean(r.Force)
+			e.boolean(r.NoWait)
+			e.varint(int64(r.From.NodeID))
+			e.uvarint(r.From.BootID)
+			nslice(e, r.WaitsFor, (*encoder).waitEdge)
+		},
+		func(d *decoder, r *PushTxnRequest) {
+			d.wTxnMeta(&r.Pusher)
+			d.wTxnMeta(&r.Pushee)
+			r.Force = d.boolean()
+			r.NoWait = d.boolean()
+			r.From.NodeID = d.int32()
+			r.From.BootID = d.uvarint()
+			r.WaitsFor = dslice(d, (*decoder).waitEdge)
+		},
+		func(e *encoder, r *PushTxnResponse) { e.wTxn(&r.Pushee); e.boolean(r.Missing) },
+		func(d *decoder, r *PushTxnResponse) { d.wTxn(&r.Pushee); r.Missing = d.boolean() }),
+	codecFor(QueryTxn,
+		func(e *encoder, r *QueryTxnRequest) { e.wTxnMeta(&r.Txn) },
+		func(d *decoder, r *QueryTxnRequest) { d.wTxnMeta(&r.Txn) },
+		func(e *encoder, r *QueryTxnResponse) {
+			e.wTxn(&r.Txn)
+			e.boolean(r.Missing)
+			nslice(e, r.WaitsFor, (*encoder).waitEdge)
+		},
+		func(d *decoder, r *QueryTxnResponse) {
+			d.wTxn(&r.Txn)
+			r.Missing = d.boolean()
+			r.WaitsFor = dslice(d, (*decoder).waitEdge)
+		}),
+	codecFor(ClearTxnRecord,
+		func(e *encoder, r *ClearTxnRecordRequest) { e.wTxnMeta(&r.Txn) },
+		func(d *decoder, r *ClearTxnRecordRequest) { d.wTxnMeta(&r.Txn) },
+		func(e *encoder, r *ClearTxnRecordResponse) { e.boolean(r.Cleared) },
+		func(d *decoder, r *ClearTxnRecordResponse) { r.Cleared = d.boolean() }),
 	codecFor(AdminSplit,
 		func(e *encoder, r *AdminSplitRequest) { e.nbytes(r.SplitKey) },
 		func(d *decoder, r *AdminSplitRequest) { r.SplitKey = d.nbytes() },
 		func(e *encoder, r *AdminSplitResponse) { e.rangeDesc(&r.Left); e.rangeDesc(&r.Right) },
 		func(d *decoder, r *AdminSplitResponse) { d.rangeDesc(&r.Left); d.rangeDesc(&r.Right) }),
 }
+
+func (e *encoder) waitEdge(w *WaitEdge) { e.wTxnMeta(&w.Waiter); e.wTxnMeta(&w.Holder) }
+
+func (d *decoder) waitEdge(w *WaitEdge) { d.wTxnMeta(&w.Waiter); d.wTxnMeta(&w.Holder) }
 
 func (d *decoder) int() int {
 	v := d.varint()

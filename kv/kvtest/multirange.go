@@ -29,15 +29,11 @@ import (
 // records (keys.MetaKey(end) → descriptor) are written at start, so the
 // router finds ranges the way it does in a cluster.
 //
-// Known gaps until multi-range transactions land in kv/local (issue 4):
-// each store has its own latches, timestamp cache and wait queue, so a
-// deadlock whose waits sit in different ranges is not detected (it lasts
-// until a record expires, i.e. forever while coordinators heartbeat), a
-// waiter in one range learns of a commit in another only by polling
-// (LivenessCheckInterval), and a pusher aborts a record of another range
-// under its own latches only. EndTxn resolves every lock span in the
-// shared engine, which keeps multi-range transactions correct meanwhile.
-// SharedStore sidesteps all of these for tests that need them.
+// Unless SharedStore is set, each range's store reaches the others through
+// the router (local.Config.Sender: pushes, remote intent resolution) and
+// resolves at commit only the intents inside its bounds, as the ranges of
+// a real cluster do. SharedStore serves every range with one store (global
+// latches, wait queue and timestamp cache) behind the same dispatch.
 type MultiOptions struct {
 	// Options: Dir, MemFS, Clock, Store (the base config of every range's
 	// store) and DB as for Start.
@@ -172,6 +168,13 @@ func OpenMulti(opts MultiOptions) (*Multi, error) {
 			if opts.SharedStore {
 				sc.NodeID, sc.BootID = 1, bootIDs[0]
 			}
+			if !opts.SharedStore {
+				// Each range reaches the others through the router, and
+				// resolves at commit only the intents it owns.
+				sc.Sender = m.Router
+				d := desc
+				sc.Bounds = func() kvpb.Span { return d.Span() }
+			}
 			if opts.StoreConfig != nil {
 				opts.StoreConfig(&sc, desc, m.Router)
 			}
@@ -211,6 +214,9 @@ func StartMulti(tb testing.TB, opts MultiOptions) *Multi {
 
 // Close stops the stores and closes the engine.
 func (m *Multi) Close() {
+	if m.DB != nil {
+		m.DB.WaitForCleanups()
+	}
 	for _, s := range m.stores {
 		s.Stop()
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +30,12 @@ type Config struct {
 	// this long is presumed dead and may be aborted by anyone it blocks.
 	// Default 5s (coordinators heartbeat every second).
 	TxnExpiry time.Duration
+	// TxnCreateFence: a transaction record can no longer be created (the
+	// transaction's first write fails, retryably) once the transaction
+	// started this long ago; ABORTED records that pushers wrote are kept
+	// until then (kv/DESIGN.md, the record-creation fence). Default 1h; at
+	// least 2×TxnExpiry.
+	TxnCreateFence time.Duration
 	// LivenessCheckInterval is how often a waiter re-checks whether the
 	// transaction it waits for expired. Default 500ms.
 	LivenessCheckInterval time.Duration
@@ -54,6 +59,18 @@ type Config struct {
 	// CheckServe allows, and writes apply through Replicate instead of
 	// being committed to the engine directly.
 	Replication Replication
+	// Sender reaches every range, this one included (the router): pushes
+	// go to the range holding the pushee's record, and intents a finalized
+	// record names are resolved wherever they are. Nil means the store
+	// itself: one range serving the whole keyspace.
+	Sender kvrpc.Handler
+	// Bounds returns the range's current span of global keys [Key, EndKey)
+	// (an empty side is open; see eval.Context.Bounds). It is read with
+	// latches held, so a split that changes it under write latches is seen
+	// consistently. Nil means the whole keyspace. Without Replication the
+	// store itself refuses batches outside it (RangeKeyMismatchError);
+	// with it, CheckServe does.
+	Bounds func() kvpb.Span
 }
 
 // Replication is what a replicated range plugs into the pipeline.
@@ -85,6 +102,10 @@ func (c *Config) EnsureDefaults() {
 	if c.TxnExpiry == 0 {
 		c.TxnExpiry = 5 * time.Second
 	}
+	if c.TxnCreateFence == 0 {
+		c.TxnCreateFence = time.Hour
+	}
+	c.TxnCreateFence = max(c.TxnCreateFence, 2*c.TxnExpiry)
 	if c.LivenessCheckInterval == 0 {
 		c.LivenessCheckInterval = 500 * time.Millisecond
 	}
@@ -116,7 +137,17 @@ type Store struct {
 
 	stopper chan struct{}
 	wg      sync.WaitGroup
+	// stopMu orders Stop after the Sends that started before it: a
+	// stopped store refuses Send, so that nothing (a background intent
+	// cleanup, a push from another range) touches the engine once Stop
+	// returned and the owner closes it.
+	stopMu   sync.RWMutex
+	stopped  bool
+	inflight sync.WaitGroup
 }
+
+// errStopped is returned by a stopped store.
+var errStopped = fmt.Errorf("local: store stopped: %w", kvrpc.ErrUnavailable)
 
 var _ kvrpc.Handler = (*Store)(nil)
 
@@ -199,14 +230,32 @@ func (s *Store) WithWriteLatches(ctx context.Context, spans []kvpb.Span, fn func
 	return fn()
 }
 
-// Stop ends background work and waits for it. It does not close the engine.
+// Stop ends background work and waits for it and for the Sends in
+// progress (waits for other transactions end with an error); later Sends
+// fail with kvrpc.ErrUnavailable. It does not close the engine.
 func (s *Store) Stop() {
+	s.stopMu.Lock()
+	if s.stopped {
+		s.stopMu.Unlock()
+		return
+	}
+	s.stopped = true
+	s.stopMu.Unlock()
 	close(s.stopper)
 	s.wg.Wait()
+	s.inflight.Wait()
 }
 
 // Send implements kvrpc.Handler.
 func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
+	s.stopMu.RLock()
+	if s.stopped {
+		s.stopMu.RUnlock()
+		return nil, errStopped
+	}
+	s.inflight.Add(1)
+	s.stopMu.RUnlock()
+	defer s.inflight.Done()
 	if err := ba.Validate(); err != nil {
 		return nil, err
 	}
@@ -220,6 +269,14 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	} else if err := s.clock.Update(b.Timestamp); err != nil {
 		return nil, err
 	}
+	if len(b.Requests) == 1 {
+		switch r := b.Requests[0].(type) {
+		case *kvpb.PushTxnRequest:
+			return s.servePush(ctx, &b, r)
+		case *kvpb.QueryTxnRequest:
+			return s.serveQuery(ctx, &b, r)
+		}
+	}
 	var waitStart time.Time // first wait for an intent, for LockTimeout
 	for {
 		resp, wie, err := s.evaluateOnce(ctx, &b)
@@ -227,7 +284,13 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 			return resp, err
 		}
 		if b.WaitPolicyError {
-			return nil, wie
+			// Only a live holder makes NOWAIT fail: an intent of a
+			// finalized (or abandoned) transaction is cleaned up and the
+			// batch retried.
+			if err := s.resolveFinishedNoWait(ctx, wie); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		hctx, cancel := ctx, context.CancelFunc(func() {})
 		if b.LockTimeout > 0 {
@@ -258,6 +321,11 @@ func latchSpans(ba *kvpb.BatchRequest) []latch.Span {
 			add(r.Keys(), latch.Read)
 		case *kvpb.HeartbeatTxnRequest:
 			add(kvpb.Span{Key: keys.TransactionKey(ba.Txn.Key, ba.Txn.ID)}, latch.Write)
+		case *kvpb.QueryTxnRequest:
+			add(kvpb.Span{Key: keys.TransactionKey(t.Txn.Key, t.Txn.ID)}, latch.Read)
+		case *kvpb.PushTxnRequest, *kvpb.ClearTxnRecordRequest:
+			m, _ := kvpb.RecordTxn(r)
+			add(kvpb.Span{Key: keys.TransactionKey(m.Key, m.ID)}, latch.Write)
 		case *kvpb.EndTxnRequest:
 			add(kvpb.Span{Key: keys.TransactionKey(ba.Txn.Key, ba.Txn.ID)}, latch.Write)
 			for _, sp := range t.LockSpans {
@@ -286,6 +354,12 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 			ts = hlc.Max(b.Txn.ReadTimestamp, b.Txn.WriteTimestamp)
 		}
 		if err := r.CheckServe(&b, ts); err != nil {
+			return nil, nil, err
+		}
+	}
+	bounds := s.bounds()
+	if s.cfg.Replication == nil && s.cfg.Bounds != nil {
+		if err := checkBounds(&b, bounds); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -321,7 +395,8 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		}
 	}
 
-	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load()}
+	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load(),
+		Bounds: bounds, TxnExpiry: s.cfg.TxnExpiry, CreateFence: s.cfg.TxnCreateFence, BootID: s.bootID}
 	var res *eval.Result
 	if b.IsReadOnly() {
 		// Reads need no batch: latches keep conflicting writers out, and
@@ -409,132 +484,6 @@ func (s *Store) apply(ctx context.Context, b *storage.Batch, sync bool) error {
 		return fmt.Errorf("local: apply: %w", err)
 	}
 	return nil
-}
-
-// handleConflicts waits for (or aborts) the holders of the intents, then
-// resolves the intents so that the batch can be retried.
-func (s *Store) handleConflicts(ctx context.Context, pusher *kvpb.Transaction, wie *kvpb.WriteIntentError) error {
-	done := map[kvpb.TxnID]bool{}
-	for _, in := range wie.Intents {
-		if done[in.Txn.ID] {
-			continue
-		}
-		done[in.Txn.ID] = true
-		if err := s.pushAndResolve(ctx, pusher, in); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) expired(last hlc.Timestamp) bool {
-	return last.Add(s.cfg.TxnExpiry).Less(s.clock.Now())
-}
-
-// coordinatorGone reports a record whose coordinator was a previous
-// incarnation of this node: it cannot heartbeat or commit anymore.
-func (s *Store) coordinatorGone(rec *kvpb.Transaction) bool {
-	return rec.Coordinator.NodeID == s.cfg.NodeID && rec.Coordinator.BootID != s.bootID
-}
-
-func (s *Store) pushAndResolve(ctx context.Context, pusher *kvpb.Transaction, in kvpb.Intent) error {
-	var pusherMeta *kvpb.TxnMeta
-	if pusher != nil {
-		pusherMeta = &pusher.TxnMeta
-	}
-	pushee := in.Txn
-	backoff := 5 * time.Millisecond
-	for {
-		w, victim := s.waitq.Enqueue(pusherMeta, pushee)
-		if victim != nil {
-			log.Printf("kv: deadlock among waiting transactions; aborting %s (priority %d)", victim.Short(), victim.Priority)
-			if _, err := s.abortTxn(ctx, *victim); err != nil {
-				s.waitq.Dequeue(w)
-				return err
-			}
-		}
-		rec, ok, err := eval.ReadTxnRecord(s.engine, pushee)
-		if err != nil {
-			s.waitq.Dequeue(w)
-			return err
-		}
-		var wait <-chan time.Time
-		switch {
-		case ok && rec.Status.IsFinalized():
-			s.waitq.Dequeue(w)
-			return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
-		case ok && (s.coordinatorGone(rec) || s.expired(rec.LastHeartbeat)):
-			s.waitq.Dequeue(w)
-			rec, err := s.abortTxn(ctx, pushee)
-			if err != nil {
-				return err
-			}
-			return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
-		case !ok:
-			// Finalized and cleaned up (the intent is gone: retrying
-			// succeeds), or the record is not written yet.
-			still, err := s.intentStillThere(in)
-			if err != nil || !still {
-				s.waitq.Dequeue(w)
-				return err
-			}
-			if s.expired(pushee.MinTimestamp) {
-				s.waitq.Dequeue(w)
-				rec, err := s.abortTxn(ctx, pushee)
-				if err != nil {
-					return err
-				}
-				return s.resolve(ctx, in.Key, rec.TxnMeta, rec.Status)
-			}
-			wait = time.After(backoff)
-			backoff = min(2*backoff, s.cfg.LivenessCheckInterval)
-		default:
-			wait = time.After(s.cfg.LivenessCheckInterval)
-		}
-		select {
-		case <-w.Done:
-		case <-w.Aborted:
-			s.waitq.Dequeue(w)
-			return &kvpb.TransactionAbortedError{Msg: fmt.Sprintf("aborted while waiting for txn %s (deadlock victim)", pushee.Short())}
-		case <-wait:
-		case <-ctx.Done():
-			s.waitq.Dequeue(w)
-			return ctx.Err()
-		}
-		s.waitq.Dequeue(w)
-	}
-}
-
-func (s *Store) intentStillThere(in kvpb.Intent) (bool, error) {
-	_, _, err := mvcc.Get(s.engine, in.Key, hlc.MaxTimestamp, mvcc.ReadOptions{})
-	var wie *kvpb.WriteIntentError
-	if errors.As(err, &wie) {
-		return wie.Intents[0].Txn.ID == in.Txn.ID, nil
-	}
-	return false, err
-}
-
-// abortTxn makes the pushee's record ABORTED (unless already finalized),
-// durably, and wakes its waiters.
-func (s *Store) abortTxn(ctx context.Context, pushee kvpb.TxnMeta) (*kvpb.Transaction, error) {
-	g, err := s.latches.Acquire(ctx, []latch.Span{{Key: keys.TransactionKey(pushee.Key, pushee.ID), Access: latch.Write}})
-	if err != nil {
-		return nil, err
-	}
-	defer s.latches.Release(g)
-	batch := s.engine.NewBatch()
-	defer batch.Close()
-	rec, err := eval.AbortTxnRecord(batch, pushee)
-	if err != nil {
-		return nil, err
-	}
-	if !batch.Empty() {
-		if err := s.apply(ctx, batch, true); err != nil {
-			return nil, err
-		}
-	}
-	s.waitq.Finalize(pushee.ID)
-	return rec, nil
 }
 
 // resolve resolves one intent of a finalized transaction.

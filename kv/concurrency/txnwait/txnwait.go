@@ -9,6 +9,15 @@
 // lowest priority (then the youngest, then the largest ID), so the choice is
 // deterministic and every member agrees on it.
 //
+// With several ranges each range has its own queue, holding the waits on
+// the transactions whose records it owns, so a cycle through records on
+// different ranges is not visible to any single queue. A waiter therefore
+// carries the edges it knows into its own transaction (WaitsFor, learned
+// by asking its record's queue, EdgesInto) and the queue reports them on:
+// EdgesInto(x) is every edge leading to x that this queue knows, directly
+// or through carried edges. A pusher that finds its pushee among the
+// transactions waiting on itself has found a cycle (kv/local does this).
+//
 // It imports only kv/kvpb of ours.
 package txnwait
 
@@ -23,6 +32,8 @@ import (
 type Waiter struct {
 	pusher *kvpb.TxnMeta // nil for a non-transactional request
 	pushee kvpb.TxnMeta
+	// waitsFor are the edges into pusher that it carried.
+	waitsFor []kvpb.WaitEdge
 	// Done is closed when the pushee is finalized.
 	Done chan struct{}
 	// Aborted is closed when the pusher's own transaction is aborted while
@@ -62,8 +73,11 @@ func New() *Queue {
 // finalization in between is not missed. If the new edge closes a cycle,
 // victim names the transaction to abort; the caller aborts it and calls
 // Finalize for it.
-func (q *Queue) Enqueue(pusher *kvpb.TxnMeta, pushee kvpb.TxnMeta) (w *Waiter, victim *kvpb.TxnMeta) {
-	w = &Waiter{pusher: pusher, pushee: pushee, Done: make(chan struct{}), Aborted: make(chan struct{})}
+//
+// waitsFor are the edges into pusher that the pusher knows of (from other
+// ranges' queues); EdgesInto reports them on.
+func (q *Queue) Enqueue(pusher *kvpb.TxnMeta, pushee kvpb.TxnMeta, waitsFor []kvpb.WaitEdge) (w *Waiter, victim *kvpb.TxnMeta) {
+	w = &Waiter{pusher: pusher, pushee: pushee, waitsFor: waitsFor, Done: make(chan struct{}), Aborted: make(chan struct{})}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.mu.finalized[pushee.ID]; ok {
@@ -96,7 +110,7 @@ func (q *Queue) findCycleLocked(start kvpb.TxnMeta) *kvpb.TxnMeta {
 		if w := q.mu.byPusher[next.ID]; w != nil && w.pusher != nil {
 			// Use the meta the waiter registered with: it carries the
 			// current priority.
-			if lessValuable(*w.pusher, victim) {
+			if LessValuable(*w.pusher, victim) {
 				victim = *w.pusher
 			}
 		}
@@ -105,9 +119,10 @@ func (q *Queue) findCycleLocked(start kvpb.TxnMeta) *kvpb.TxnMeta {
 	return nil
 }
 
-// lessValuable orders deadlock victims: lower priority first, then younger,
-// then larger ID.
-func lessValuable(a, b kvpb.TxnMeta) bool {
+// LessValuable orders deadlock victims: lower priority first, then younger,
+// then larger ID. It is a strict total order on distinct transactions, so
+// every member of a cycle picks the same victim.
+func LessValuable(a, b kvpb.TxnMeta) bool {
 	if a.Priority != b.Priority {
 		return a.Priority < b.Priority
 	}
@@ -156,6 +171,51 @@ func (q *Queue) Finalize(id kvpb.TxnID) {
 	q.mu.finalizedRing[q.mu.ringPos] = id
 	q.mu.finalized[id] = struct{}{}
 	q.mu.ringPos = (q.mu.ringPos + 1) % finalizedMemory
+}
+
+// maxEdges bounds the edges EdgesInto returns (and so what a PushTxn
+// carries): a waits-for graph that large is beyond what detection by
+// message passing serves; the waits end by expiry or lock timeouts.
+const maxEdges = 1024
+
+// EdgesInto returns the waits-for edges leading to id, transitively, that
+// this queue knows: its waiters on id, the waiters on those waiters' own
+// transactions when they are queued here too, and the edges every such
+// waiter carried. At most maxEdges.
+func (q *Queue) EdgesInto(id kvpb.TxnID) []kvpb.WaitEdge {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []kvpb.WaitEdge
+	seen := map[kvpb.TxnID]bool{id: true}
+	frontier := []kvpb.TxnID{id}
+	type edgeKey struct{ a, b kvpb.TxnID }
+	have := map[edgeKey]bool{}
+	add := func(e kvpb.WaitEdge) {
+		k := edgeKey{e.Waiter.ID, e.Holder.ID}
+		if have[k] || len(out) >= maxEdges {
+			return
+		}
+		have[k] = true
+		out = append(out, e)
+		if !seen[e.Waiter.ID] {
+			seen[e.Waiter.ID] = true
+			frontier = append(frontier, e.Waiter.ID)
+		}
+	}
+	for len(frontier) > 0 && len(out) < maxEdges {
+		x := frontier[0]
+		frontier = frontier[1:]
+		for w := range q.mu.byPushee[x] {
+			if w.pusher == nil {
+				continue
+			}
+			add(kvpb.WaitEdge{Waiter: *w.pusher, Holder: w.pushee})
+			for _, e := range w.waitsFor {
+				add(e)
+			}
+		}
+	}
+	return out
 }
 
 // Len returns the number of registered waits (tests, metrics).
