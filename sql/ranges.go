@@ -98,7 +98,7 @@ func (s *Session) runSplitAt(ctx context.Context, ss *pgdialect.SessionStmt, w R
 			if d == types.Null {
 				return sqlerr.New(sqlerr.NotNullViolation, "SPLIT AT data cannot contain NULL")
 			}
-			if vals[i], err = types.Cast(d, colType(pk.ColumnIDs[i]), false, s.evalContext().Location); err != nil {
+			if vals[i], err = types.Cast(d, colType(pk.ColumnIDs[i]), true, s.evalContext().Location); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/replication"
 )
 
 // split splits the cluster's keyspace at key through node gw's router.
@@ -148,4 +149,37 @@ func TestSplit(t *testing.T) {
 	if v, err := get(ctx, db, key(15)); err != nil || v != "v3" {
 		t.Fatalf("after restart: %q %v", v, err)
 	}
+}
+
+// TestSplitBySize: ranges that grow past the size threshold split on
+// their own; every write stays readable, and every node ends with the same
+// ranges.
+func TestSplitBySize(t *testing.T) {
+	ctx := context.Background()
+	c := Start(t, Options{Nodes: 3, Seed: 9, Store: replication.Config{SplitThreshold: 32 << 10, ReplicateInterval: 100 * time.Millisecond}})
+	db := c.Node(c.IDs()[0]).DB
+	val := string(bytes.Repeat([]byte("x"), 1000))
+	for i := 0; i < 200; i++ {
+		if err := put(ctx, db, key(i), val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(c.Node(c.IDs()[0]).Store.Replicas()) < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d ranges after writing ~200 KiB with a 32 KiB threshold", len(c.Node(c.IDs()[0]).Store.Replicas()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := 0; i < 200; i++ {
+		if v, err := get(ctx, db, key(i)); err != nil || v != val {
+			t.Fatalf("key %d after splits: %d bytes, %v", i, len(v), err)
+		}
+	}
+	// Every node converges on the same ranges.
+	var starts []kvpb.Key
+	for _, r := range c.Node(c.IDs()[0]).Store.Replicas() {
+		starts = append(starts, r.Desc().StartKey)
+	}
+	waitRanges(t, c, starts...)
 }
