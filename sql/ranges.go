@@ -9,8 +9,8 @@ import (
 
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/sql/pgdialect"
-	"github.com/outpostdb/outpost/sql/sqlerr"
 	"github.com/outpostdb/outpost/sql/plan"
+	"github.com/outpostdb/outpost/sql/sqlerr"
 	"github.com/outpostdb/outpost/sql/types"
 )
 
