@@ -37,8 +37,15 @@ func outcomeUnknown(err error) bool {
 
 // TestBankWithKill moves money between accounts through every node while
 // nodes are killed and restarted one at a time; an auditor checks the
-// total at every snapshot and at the end.
+// total at every snapshot and at the end. It runs with the accounts in one
+// range and spread over four (transfers and audits then cross ranges).
 func TestBankWithKill(t *testing.T) {
+	for _, splits := range [][]int{nil, {5, 10, 15}} {
+		t.Run(fmt.Sprintf("ranges=%d", len(splits)+1), func(t *testing.T) { testBankWithKill(t, splits) })
+	}
+}
+
+func testBankWithKill(t *testing.T, splits []int) {
 	const (
 		accounts = 20
 		initial  = 1000
@@ -46,6 +53,11 @@ func TestBankWithKill(t *testing.T) {
 	ctx := context.Background()
 	c := Start(t, Options{Nodes: 3, Seed: 3})
 	acct := func(i int) kvpb.Key { return kvpb.Key(fmt.Sprintf("bank/%02d", i)) }
+	for _, i := range splits {
+		if _, err := split(ctx, c, 1, acct(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	enc := func(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
 	err := c.Node(1).DB.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
 		for i := 0; i < accounts; i++ {
