@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/outpostdb/outpost/kv/kvpb"
@@ -29,5 +30,42 @@ func (t *Txn) Write(ctx context.Context, reqs []kvpb.Request) error {
 		return nil
 	}
 	_, err := t.send(ctx, reqs...)
+	if err == nil || len(reqs) < 2 || kvpb.IsRetryable(err) || errors.Is(err, ErrTxnDone) {
+		return err
+	}
+	// The router may have split the batch over several ranges and applied
+	// some parts: take their writes back so that the promise above holds.
+	if uerr := t.undoPartialWrite(ctx, reqs); uerr != nil {
+		return uerr
+	}
 	return err
+}
+
+// undoPartialWrite removes the intents a failed Write may have left on
+// keys this transaction had not written before. Such an intent holds no
+// earlier value of ours, so resolving it as aborted restores the key. If
+// the batch rewrote a key written earlier in the transaction, the earlier
+// provisional value is gone: the transaction must restart.
+func (t *Txn) undoPartialWrite(ctx context.Context, reqs []kvpb.Request) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.checkOpenLocked(); err != nil {
+		return err
+	}
+	ba := &kvpb.BatchRequest{Header: kvpb.Header{Timestamp: t.db.clock.Now()}}
+	for _, r := range reqs {
+		k := r.Keys().Key
+		for _, sp := range t.mu.lockSpans {
+			if sp.ContainsKey(k) {
+				return t.restartLocked(&kvpb.TransactionRetryError{Reason: kvpb.RetrySerializable,
+					Msg: fmt.Sprintf("a failed multi-range write may have overwritten this transaction's earlier write of %s", k)})
+			}
+		}
+		ba.Add(&kvpb.ResolveIntentRequest{Span: kvpb.Span{Key: k}, Txn: t.mu.proto.TxnMeta, Status: kvpb.ABORTED})
+	}
+	if _, err := t.db.sender.Send(ctx, ba); err != nil {
+		return t.restartLocked(&kvpb.TransactionRetryError{Reason: kvpb.RetrySerializable,
+			Msg: fmt.Sprintf("undoing a failed multi-range write: %v", err)})
+	}
+	return nil
 }

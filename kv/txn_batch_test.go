@@ -14,8 +14,7 @@ import (
 // later requests see earlier ones, and the writes commit with the
 // transaction.
 func TestTxnWrite(t *testing.T) {
-	runTopologies(t, testTxnWrite, topology{name: "two-ranges", splits: []string{"w/b"},
-		skip: "known gap: a Txn.Write batch spanning ranges is split by the router, so a failed part leaves the other parts' intents behind (kv.Txn must restore them, see the router's package doc)"})
+	runTopologies(t, testTxnWrite, topology{name: "two-ranges", splits: []string{"w/b"}})
 }
 
 func testTxnWrite(t *testing.T, topo topology) {

@@ -49,10 +49,9 @@
 // that is acceptable because its writes are intents, provisional until
 // the transaction commits: the coordinator either retries the statement
 // (rewriting its own intents) or aborts, and EndTxn cleans up every lock
-// span the coordinator tracked. (Two consequences for kv.Txn, which today
-// assumes a failed batch wrote nothing: it must track the lock spans of a
-// batch that failed, and Txn.Write, which promises an atomic batch, must
-// restore what the applied parts overwrote when it fails across ranges.)
+// span the coordinator tracked. (kv.Txn therefore remembers the keys of a
+// failed batch for its rollback, and Txn.Write, which promises an atomic
+// batch, takes back what the applied parts wrote when it fails.)
 // Non-transactional writes spanning ranges are not atomic either; nothing
 // sends those except maintenance (GC, intent resolution), which is
 // idempotent.
