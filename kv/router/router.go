@@ -254,6 +254,9 @@ func (r *Router) onMismatch(desc *kvpb.RangeDescriptor, mm *kvpb.RangeKeyMismatc
 // where it only means "not this node".
 func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	rangeID := desc.RangeID
+	if resp, err, done := r.tryLocalFollowerRead(ctx, desc, ba); done {
+		return resp, err
+	}
 	st := r.newSearch()
 	backoff := 10 * time.Millisecond
 	var lastErr error
@@ -329,6 +332,34 @@ func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba
 // unknown: the local node if it may hold a replica, the replicas (voters
 // first, since only they hold leases), then every other node, in case the
 // descriptor is stale.
+// tryLocalFollowerRead sends a FollowerRead batch to this node's own
+// replica first, when it has one and does not hold the lease: that is the
+// point of follower reads (an edge node answers from its own data). A
+// refusal (the timestamp is not closed there yet, an intent, no replica)
+// proves nothing was evaluated, so the batch then goes the usual way to
+// the leaseholder. done is false when the local replica was not tried or
+// refused.
+func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest) (_ *kvpb.BatchResponse, _ error, done bool) {
+	self := r.cfg.Local
+	if !ba.FollowerRead || self == 0 || r.LeaseHolderOf(desc.RangeID) == self {
+		return nil, nil, false
+	}
+	if _, ok := desc.Replica(self); !ok && desc.RangeID != metaUnknownRangeID {
+		return nil, nil, false
+	}
+	resp, err := r.sendTo(ctx, self, ba)
+	var nlh *kvpb.NotLeaseHolderError
+	var mm *kvpb.RangeKeyMismatchError
+	switch {
+	case err == nil:
+		return resp, nil, true
+	case errors.As(err, &nlh), errors.As(err, &mm), errors.Is(err, kvrpc.ErrUnavailable):
+		return nil, nil, false
+	default:
+		return nil, err, true
+	}
+}
+
 func (r *Router) candidates(desc *kvpb.RangeDescriptor) []int32 {
 	var out []int32
 	seen := map[int32]bool{}
