@@ -316,6 +316,7 @@ func (s *Session) extendedGuard() error { return nil }
 // batchError records an error of an extended-protocol message: the
 // implicit transaction will roll back at Sync, an explicit one is failed.
 func (s *Session) batchError(err error) error {
+	s.srv.metrics.stmtErrors.Add(1)
 	s.batchFailed = true
 	if s.mode == explicitTxn {
 		s.failed = true

@@ -26,6 +26,10 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			s.mode = explicitTxn
 		default:
 			s.beginTxn(explicitTxn)
+			if err := s.beginModes(ctx, st); err != nil {
+				s.rollbackTxn(ctx)
+				return err
+			}
 		}
 		return w.CommandComplete("BEGIN")
 	case pgdialect.Commit:
@@ -61,8 +65,18 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		if err := s.vars.set(ss.Name, val); err != nil {
 			return err
 		}
+		if normalizeVarName(ss.Name) == causalityTokenVar {
+			if err := s.observeToken(); err != nil {
+				return err
+			}
+		}
 		return w.CommandComplete("SET")
 	case pgdialect.SetTransaction:
+		if s.mode == explicitTxn && !ss.SessionDefault {
+			if err := s.beginModes(ctx, st); err != nil {
+				return err
+			}
+		}
 		return w.CommandComplete("SET")
 	case pgdialect.Reset:
 		if !ss.All {
@@ -74,6 +88,9 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		s.vars.resetAll()
 		return w.CommandComplete("RESET")
 	case pgdialect.Show:
+		if ss.Name == "last_read" {
+			return s.showLastRead(w)
+		}
 		if ss.Name == "ranges" && len(ss.Objects) == 1 && s.srv.cfg.Ranges != nil {
 			return s.showRanges(w, ss.Objects[0].Name)
 		}
