@@ -330,6 +330,8 @@ var hlcDecimal = regexp.MustCompile(`^\d+(\.\d+)?$`)
 // evalAsOf evaluates an AS OF expression.
 func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.Datum, paramTypes []*types.T, order []int) (readSpec, error) {
 	now := s.srv.db.Clock().Now()
+	ec := s.evalContext()
+	ec.Now = now.GoTime()
 	if fc, ok := e.(*ast.FuncCallExpr); ok {
 		switch fc.FnName.L {
 		case "follower_read_timestamp":
@@ -341,7 +343,7 @@ func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.D
 			if len(fc.Args) != 1 {
 				return readSpec{}, sqlerr.New(sqlerr.UndefinedFunction, "function %s takes one argument", fc.FnName.L)
 			}
-			d, err := s.evalConst(ctx, fc.Args[0], params, paramTypes, order)
+			d, err := s.evalConst(ctx, now, fc.Args[0], params, paramTypes, order)
 			if err != nil {
 				return readSpec{}, err
 			}
@@ -356,7 +358,7 @@ func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.D
 				}
 				spec.minTS = now.Add(-dur)
 			} else {
-				ts, err := datumTimestamp(d, now, s.evalContext())
+				ts, err := datumTimestamp(d, now, ec)
 				if err != nil {
 					return readSpec{}, err
 				}
@@ -369,11 +371,11 @@ func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.D
 			return spec, nil
 		}
 	}
-	d, err := s.evalConst(ctx, e, params, paramTypes, order)
+	d, err := s.evalConst(ctx, now, e, params, paramTypes, order)
 	if err != nil {
 		return readSpec{}, err
 	}
-	ts, err := datumTimestamp(d, now, s.evalContext())
+	ts, err := datumTimestamp(d, now, ec)
 	if err != nil {
 		return readSpec{}, err
 	}
@@ -383,15 +385,18 @@ func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.D
 	return readSpec{mode: readExact, ts: ts}, nil
 }
 
-// evalConst evaluates a constant expression (no columns).
-func (s *Session) evalConst(ctx context.Context, e ast.ExprNode, params []types.Datum, paramTypes []*types.T, order []int) (types.Datum, error) {
-	b := &plan.Builder{Eval: s.evalContext(), ParamTypes: append([]*types.T(nil), paramTypes...), ParamOrder: order, Catalog: noTables{}}
+// evalConst evaluates a constant expression (no columns). now() in it is
+// the clock reading now, so that now() - interval '1us' is in the past.
+func (s *Session) evalConst(ctx context.Context, now hlc.Timestamp, e ast.ExprNode, params []types.Datum, paramTypes []*types.T, order []int) (types.Datum, error) {
+	ec := s.evalContext()
+	ec.Now = now.GoTime()
+	b := &plan.Builder{Eval: ec, ParamTypes: append([]*types.T(nil), paramTypes...), ParamOrder: order, Catalog: noTables{}}
 	sel := &ast.SelectStmt{Kind: ast.SelectStmtKindSelect, Fields: &ast.FieldList{Fields: []*ast.SelectField{{Expr: e}}}}
 	node, err := b.BuildQuery(sel)
 	if err != nil {
 		return nil, err
 	}
-	it, err := node.Open(&plan.ExecCtx{Ctx: ctx, Eval: s.evalContext(), Params: params, MemoryBudget: s.srv.cfg.StatementMemoryBytes})
+	it, err := node.Open(&plan.ExecCtx{Ctx: ctx, Eval: ec, Params: params, MemoryBudget: s.srv.cfg.StatementMemoryBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,8 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 	st := p.stmt
 	if st.Session != nil {
 		switch {
+		case st.Session.Kind == pgdialect.Show && st.Session.Name == "last_read":
+			p.cols = lastReadCols
 		case st.Session.Kind == pgdialect.Show && st.Session.Name == "ranges" && s.srv.cfg.Ranges != nil:
 			p.cols = showRangesCols
 		case st.Session.Kind == pgdialect.Show:
