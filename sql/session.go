@@ -178,6 +178,7 @@ func (s *Session) ExecSimple(ctx context.Context, query string, w ResultWriter) 
 	}
 	stmts, err := s.parser.Parse(query)
 	if err != nil {
+		s.srv.metrics.stmtErrors.Add(1)
 		if s.mode == explicitTxn {
 			s.failed = true
 		}
@@ -187,7 +188,11 @@ func (s *Session) ExecSimple(ctx context.Context, query string, w ResultWriter) 
 		return w.EmptyQuery()
 	}
 	if s.mode == noTxn && len(stmts) == 1 && stmts[0].Session == nil {
-		return s.runAutocommit(ctx, &stmts[0], w)
+		err := s.runAutocommit(ctx, &stmts[0], w)
+		if err != nil {
+			s.srv.metrics.stmtErrors.Add(1)
+		}
+		return err
 	}
 	for i := range stmts {
 		st := &stmts[i]
