@@ -10,8 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
+	sqlpkg "github.com/outpostdb/outpost/sql"
 )
 
 // TestHistoricalReadsPgx: AS OF SYSTEM TIME over pgx's extended protocol
@@ -166,5 +168,93 @@ func TestHistoricalReadBelowGC(t *testing.T) {
 	// The present still reads.
 	if _, err := c.Exec(ctx, "SELECT * FROM g"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fakeFollowerReads serves every span locally up to a fixed lag behind the
+// clock, as the replication side's hook will from closed timestamps.
+type fakeFollowerReads struct {
+	srv *Server
+	lag time.Duration
+}
+
+func (f *fakeFollowerReads) LocalServable(ctx context.Context, spans []kvpb.Span) (hlc.Timestamp, string, bool) {
+	return f.srv.clock.Now().Add(-f.lag), "n1 r1 test-replica", true
+}
+
+// TestBoundedStalenessHook: bounded reads use the hook's timestamp when it
+// is within the bound and the causality token, else fall back to the
+// leaseholder with a reason; SHOW LAST READ and the metrics say which.
+func TestBoundedStalenessHook(t *testing.T) {
+	ctx := context.Background()
+	fr := &fakeFollowerReads{lag: 2 * time.Second}
+	srv, err := Start(ctx, Config{InMemory: true, SQLAddr: "127.0.0.1:0", SQL: sqlpkg.Config{FollowerReads: fr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr.srv = srv
+	defer srv.Stop(ctx)
+	c := mustConnect(t, srv)
+	if _, err := c.Exec(ctx, "CREATE TABLE b (a INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	// The table is younger than the replica's 2s lag: wait it out, so the
+	// local read can see the table (reads before would say 42P01).
+	time.Sleep(2100 * time.Millisecond)
+	last := func() (mode, servedBy, ts string, fallback *string) {
+		var st time.Duration
+		if err := c.QueryRow(ctx, "SHOW LAST READ").Scan(&mode, &servedBy, &ts, &st, &fallback); err != nil {
+			t.Fatal(err)
+		}
+		if mode == "bounded" && servedBy != "leaseholder" && st < fr.lag {
+			t.Fatalf("staleness %v below the replica's lag %v", st, fr.lag)
+		}
+		return
+	}
+	if _, err := c.Exec(ctx, "SELECT * FROM b AS OF SYSTEM TIME with_max_staleness('10s')"); err != nil {
+		t.Fatal(err)
+	}
+	if mode, by, _, fb := last(); mode != "bounded" || by != "n1 r1 test-replica" || fb != nil {
+		t.Fatalf("within the bound: %s %s %v", mode, by, fb)
+	}
+	if _, err := c.Exec(ctx, "SELECT * FROM b AS OF SYSTEM TIME with_max_staleness('1s')"); err != nil {
+		t.Fatal(err)
+	}
+	if mode, by, _, fb := last(); mode != "bounded" || by != "leaseholder" || fb == nil || !strings.Contains(*fb, "older than the bound") {
+		t.Fatalf("beyond the bound: %s %s %v", mode, by, fb)
+	}
+	// A write raises the causality token above what the replica serves:
+	// bounded reads then go to the leaseholder and see the write.
+	if _, err := c.Exec(ctx, "INSERT INTO b VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM b AS OF SYSTEM TIME with_max_staleness('10s')").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("bounded read after a write: %d, %v", n, err)
+	}
+	if _, by, _, fb := last(); by != "leaseholder" || fb == nil {
+		t.Fatalf("after a write: %s %v", by, fb)
+	}
+	// Session follower reads at follower_read_timestamp() (4.8s) are
+	// older than what the replica serves: served locally.
+	c2 := mustConnect(t, srv)
+	if _, err := c2.Exec(ctx, "SET default_transaction_use_follower_reads = on"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // the table must exist 4.8s ago
+	if _, err := c2.Exec(ctx, "SELECT * FROM b"); err != nil {
+		t.Fatal(err)
+	}
+	var mode, by, ts string
+	var st time.Duration
+	var fb *string
+	if err := c2.QueryRow(ctx, "SHOW LAST READ").Scan(&mode, &by, &ts, &st, &fb); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "follower" || by != "n1 r1 test-replica" || st < sqlpkg.DefaultFollowerReadOffset {
+		t.Fatalf("session follower read: %s %s %v %v", mode, by, st, fb)
+	}
+	if m := srv.sql.Metrics(); m.FollowerReadsServed < 2 || m.FollowerReadsRedirected < 2 {
+		t.Fatalf("metrics %+v", m)
 	}
 }
