@@ -390,7 +390,7 @@ func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.D
 func (s *Session) evalConst(ctx context.Context, now hlc.Timestamp, e ast.ExprNode, params []types.Datum, paramTypes []*types.T, order []int) (types.Datum, error) {
 	ec := s.evalContext()
 	ec.Now = now.GoTime()
-	b := &plan.Builder{Eval: ec, ParamTypes: append([]*types.T(nil), paramTypes...), ParamOrder: order, Catalog: noTables{}}
+	b := &plan.Builder{Eval: ec, Funcs: edgeFuncs{nil, s}, ParamTypes: append([]*types.T(nil), paramTypes...), ParamOrder: order, Catalog: noTables{}}
 	sel := &ast.SelectStmt{Kind: ast.SelectStmtKindSelect, Fields: &ast.FieldList{Fields: []*ast.SelectField{{Expr: e}}}}
 	node, err := b.BuildQuery(sel)
 	if err != nil {

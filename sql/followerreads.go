@@ -157,3 +157,27 @@ func (s *Session) showLastRead(w ResultWriter) error {
 	}
 	return w.CommandComplete("SHOW")
 }
+
+// edgeFuncs adds the session functions of historical reads to the
+// catalog's (inner, nil in AS OF expressions).
+type edgeFuncs struct {
+	inner plan.SessionFuncs
+	s     *Session
+}
+
+// Resolve implements plan.SessionFuncs: follower_read_timestamp() is the
+// clock minus Config.FollowerReadOffset (microseconds, as timestamptz
+// holds), usable anywhere, as in CockroachDB.
+func (f edgeFuncs) Resolve(name string, args []*types.T) (*plan.SessionFunc, error) {
+	if name == "follower_read_timestamp" && len(args) == 0 {
+		return &plan.SessionFunc{Name: name, Result: types.TimestampTZ,
+			Fn: func(*plan.ExecCtx, []types.Datum) (types.Datum, error) {
+				ts := f.s.srv.db.Clock().Now().Add(-f.s.srv.cfg.FollowerReadOffset)
+				return types.DTimestampTZ{Time: ts.GoTime().Truncate(time.Microsecond)}, nil
+			}}, nil
+	}
+	if f.inner == nil {
+		return nil, nil
+	}
+	return f.inner.Resolve(name, args)
+}
