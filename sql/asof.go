@@ -117,9 +117,6 @@ var allKeys = []kvpb.Span{{Key: keys.LocalMax, EndKey: keys.MaxKey}}
 // statement and records how it reads.
 func (s *Session) prepareRead(ctx context.Context, st *parser.Statement, params []types.Datum, paramTypes []*types.T) error {
 	s.srv.metrics.statements.Add(1)
-	if s.txn != nil && s.mode == implicitTxn && s.vars.vals["default_transaction_read_only"] == "on" && s.txn.Unused() {
-		s.txn.SetReadOnly()
-	}
 	if err := s.checkReadOnlyStmt(st); err != nil {
 		return err
 	}
@@ -282,6 +279,27 @@ func isReadOnlyQuery(st *parser.Statement) bool {
 	return false
 }
 
+// applyDefaultReadOnly makes a new transaction read-only under
+// default_transaction_read_only (BEGIN READ WRITE undoes it while the
+// transaction is unused).
+func (s *Session) applyDefaultReadOnly() {
+	if s.vars.vals["default_transaction_read_only"] == "on" {
+		s.txn.SetReadOnly()
+	}
+}
+
+// transactionReadOnly is SHOW transaction_read_only: the current
+// transaction's mode, or the default for the next one.
+func (s *Session) transactionReadOnly() string {
+	if s.txn != nil && s.mode == explicitTxn {
+		if s.txn.IsReadOnly() {
+			return "on"
+		}
+		return "off"
+	}
+	return s.vars.vals["default_transaction_read_only"]
+}
+
 // beginModes applies the modes of BEGIN / START TRANSACTION and SET
 // TRANSACTION to the current (fresh) transaction.
 func (s *Session) beginModes(ctx context.Context, st *parser.Statement) error {
@@ -289,7 +307,7 @@ func (s *Session) beginModes(ctx context.Context, st *parser.Statement) error {
 	if s.txn == nil {
 		return nil
 	}
-	readOnly := m.Access == pgdialect.ReadOnly || (m.Access == pgdialect.AccessUnspecified && s.vars.vals["default_transaction_read_only"] == "on")
+	readOnly := m.Access == pgdialect.ReadOnly
 	if st.AsOf != nil {
 		spec, err := s.evalAsOf(ctx, st.AsOf, nil, nil, st.ParamOrder)
 		if err != nil {

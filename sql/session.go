@@ -131,6 +131,7 @@ func (s *Session) beginTxn(mode txnMode) {
 	s.txn = s.srv.db.NewTxn("sql")
 	s.mode = mode
 	s.failed = false
+	s.applyDefaultReadOnly()
 }
 
 func (s *Session) commitTxn(ctx context.Context) error {

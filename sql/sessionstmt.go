@@ -234,6 +234,9 @@ func (s *Session) show(name string, w ResultWriter) error {
 		col = "transaction_isolation"
 		val = "serializable"
 	}
+	if key == "transaction_read_only" {
+		val = s.transactionReadOnly()
+	}
 	if err := w.RowDescription(s.columns([]plan.ResultCol{{Name: col, T: types.Text}}, nil)); err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ var settings = map[string]settingDef{
 	"idle_in_transaction_session_timeout":    {def: "0", validate: validateDuration},
 	"default_transaction_isolation":          {def: "serializable", validate: validateIsolation},
 	"transaction_isolation":                  {def: "serializable", validate: validateIsolation},
-	"default_transaction_read_only":          {def: "off", reportable: true},
+	"default_transaction_read_only":          {def: "off", reportable: true, validate: validateBool("default_transaction_read_only")},
 	"in_hot_standby":                         {def: "off", reportable: true, validate: readOnly("in_hot_standby"), readOnly: true},
 	"transaction_read_only":                  {def: "off"},
 	"max_identifier_length":                  {def: "63", validate: readOnly("max_identifier_length"), readOnly: true},
