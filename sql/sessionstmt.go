@@ -24,6 +24,9 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			}
 		case implicitTxn:
 			s.mode = explicitTxn
+			if err := s.beginModes(ctx, st); err != nil {
+				return err
+			}
 		default:
 			s.beginTxn(explicitTxn)
 			if err := s.beginModes(ctx, st); err != nil {
