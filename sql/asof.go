@@ -120,26 +120,34 @@ func (s *Session) prepareRead(ctx context.Context, st *parser.Statement, params 
 	if err := s.checkReadOnlyStmt(st); err != nil {
 		return err
 	}
-	var spec *readSpec
-	switch {
-	case st.AsOf != nil:
-		sp, err := s.evalAsOf(ctx, st.AsOf, params, paramTypes, st.ParamOrder)
+	// A token set through set_config() or a startup parameter must move
+	// the clock too (SET does it at once).
+	if err := s.observeToken(); err != nil {
+		return err
+	}
+	if st.AsOf != nil {
+		spec, err := s.evalAsOf(ctx, st.AsOf, params, paramTypes, st.ParamOrder)
 		if err != nil {
 			return err
 		}
-		spec = &sp
-	case s.mode == implicitTxn && isReadOnlyQuery(st):
-		spec = s.sessionReadSpec()
+		return s.startHistorical(ctx, spec)
 	}
-	if spec == nil {
-		if hs, ok := s.historical(); ok {
-			s.recordRead(ctx, hs, hs.ts, "")
-			return nil
-		}
-		s.edge.last = lastRead{mode: readStrong, servedBy: "leaseholder", ts: s.txn.ReadTimestamp()}
+	// Without AS OF, a statement reads in the transaction as it is: at
+	// its fixed timestamp once one was chosen (BEGIN ... AS OF, or an
+	// earlier statement of the same implicit transaction).
+	if hs, ok := s.historical(); ok {
+		s.recordRead(ctx, hs, hs.ts, "")
 		return nil
 	}
-	return s.startHistorical(ctx, *spec)
+	// The session settings apply to a read-only statement that starts
+	// its implicit transaction; otherwise the read is strong.
+	if s.mode == implicitTxn && isReadOnlyQuery(st) && s.txn.Unused() {
+		if spec := s.sessionReadSpec(); spec != nil {
+			return s.startHistorical(ctx, *spec)
+		}
+	}
+	s.edge.last = lastRead{mode: readStrong, servedBy: "leaseholder", ts: s.txn.ReadTimestamp()}
+	return nil
 }
 
 // sessionReadSpec is the read spec the settings give a read-only
@@ -307,7 +315,12 @@ func (s *Session) beginModes(ctx context.Context, st *parser.Statement) error {
 	if s.txn == nil {
 		return nil
 	}
-	readOnly := m.Access == pgdialect.ReadOnly
+	readOnly := m.Access == pgdialect.ReadOnly ||
+		m.Access == pgdialect.AccessUnspecified && s.vars.vals["default_transaction_read_only"] == "on"
+	if st.AsOf == nil && readOnly && st.Session.Kind == pgdialect.Begin && s.vars.vals["default_transaction_use_follower_reads"] == "on" && s.txn.Unused() {
+		// Read-only transactions are follower reads under the setting.
+		return s.startHistorical(ctx, s.followerSpec())
+	}
 	if st.AsOf != nil {
 		spec, err := s.evalAsOf(ctx, st.AsOf, nil, nil, st.ParamOrder)
 		if err != nil {

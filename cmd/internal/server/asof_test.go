@@ -97,6 +97,22 @@ func TestHistoricalReadsPgx(t *testing.T) {
 	if mode != "follower" || readTS < t2 {
 		t.Fatalf("SHOW LAST READ after a follower read = %s %s %s", mode, servedBy, readTS)
 	}
+	// Read-only transactions are follower reads too under the setting.
+	if _, err := b.Exec(ctx, "BEGIN READ ONLY"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.QueryRow(ctx, "SELECT bal FROM acct WHERE id = 1").Scan(&bal); err != nil || bal != 50 {
+		t.Fatalf("read-only transaction: %d, %v", bal, err)
+	}
+	if err := b.QueryRow(ctx, "SHOW LAST READ").Scan(&mode, &servedBy, &readTS, &staleness, &fallback); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "follower" {
+		t.Fatalf("SHOW LAST READ in a read-only transaction = %s", mode)
+	}
 	// Bounded staleness without follower replicas: strong, at the present.
 	if err := b.QueryRow(ctx, "SELECT bal FROM acct AS OF SYSTEM TIME with_max_staleness('10s') WHERE id = 1").Scan(&bal); err != nil || bal != 50 {
 		t.Fatalf("bounded read: %d, %v", bal, err)
