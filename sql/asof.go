@@ -549,9 +549,9 @@ func datumDuration(d types.Datum) (time.Duration, error) {
 // parseHLC reads '<wall nanos>[.<logical, 10 digits>]'.
 func parseHLC(s string) (hlc.Timestamp, error) {
 	bad := sqlerr.New(sqlerr.InvalidParameterValue, "invalid HLC timestamp %q: expected <wall nanoseconds>.<logical, 10 digits>", s)
-	wall, frac, _ := strings.Cut(s, ".")
+	wall, frac, dot := strings.Cut(s, ".")
 	w, ok := new(big.Int).SetString(wall, 10)
-	if !ok || !w.IsInt64() || w.Sign() < 0 {
+	if !ok || !w.IsInt64() || w.Sign() < 0 || strings.HasPrefix(wall, "+") || (dot && frac == "") {
 		return hlc.Timestamp{}, bad
 	}
 	var logical int64
@@ -561,7 +561,7 @@ func parseHLC(s string) (hlc.Timestamp, error) {
 		}
 		frac += strings.Repeat("0", 10-len(frac))
 		l, err := strconv.ParseInt(frac, 10, 64)
-		if err != nil || l > 1<<31-1 {
+		if err != nil || l < 0 || l > 1<<31-1 || strings.ContainsAny(frac, "+-") {
 			return hlc.Timestamp{}, bad
 		}
 		logical = l
