@@ -120,11 +120,6 @@ func (s *Session) prepareRead(ctx context.Context, st *parser.Statement, params 
 	if err := s.checkReadOnlyStmt(st); err != nil {
 		return err
 	}
-	// A token set through set_config() or a startup parameter must move
-	// the clock too (SET does it at once).
-	if err := s.observeToken(); err != nil {
-		return err
-	}
 	if st.AsOf != nil {
 		spec, err := s.evalAsOf(ctx, st.AsOf, params, paramTypes, st.ParamOrder)
 		if err != nil {

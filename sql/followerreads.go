@@ -111,11 +111,14 @@ func maxToken(a, b string) string {
 	return a
 }
 
-// observeToken moves the node's clock to the token, so that strong reads
-// (at the clock's present) observe the write the token stands for even
-// when it came from a node whose clock is ahead.
+// observeToken moves the node's clock to the session's token, so that
+// strong reads (at the clock's present) observe the write the token stands
+// for even when it came from a node whose clock is ahead.
 func (s *Session) observeToken() error {
-	ts := s.causalityToken()
+	return s.observeTimestamp(s.causalityToken())
+}
+
+func (s *Session) observeTimestamp(ts hlc.Timestamp) error {
 	if ts.IsEmpty() {
 		return nil
 	}
@@ -123,6 +126,22 @@ func (s *Session) observeToken() error {
 		return sqlerr.New(sqlerr.InvalidParameterValue, "causality token %s is too far ahead of this node's clock: %v", formatHLC(ts), err)
 	}
 	return nil
+}
+
+// checkSetToken vets a new value of the causality token before SET or
+// set_config() stores it (a token never decreases, so a bad one must not
+// get in): it must parse and be within the clock's max offset, and the
+// clock moves to it.
+func (s *Session) checkSetToken(name, val string) error {
+	if normalizeVarName(name) != causalityTokenVar || strings.EqualFold(val, "default") {
+		return nil
+	}
+	norm, err := validateCausalityToken(val)
+	if err != nil {
+		return err
+	}
+	ts, _ := parseHLC(norm)
+	return s.observeTimestamp(ts)
 }
 
 // ---- SHOW LAST READ ----

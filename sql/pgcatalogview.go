@@ -74,6 +74,9 @@ func (c *catalogView) funcs() plan.SessionFuncs {
 // setConfig is set_config(name, value, is_local). is_local is applied for
 // the session (Outpost has no transaction-scoped settings yet).
 func (s *Session) setConfig(name, value string, local bool) (string, error) {
+	if err := s.checkSetToken(name, value); err != nil {
+		return "", err
+	}
 	if err := s.vars.set(name, value); err != nil {
 		return "", err
 	}

@@ -148,6 +148,10 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 		return nil, err
 	}
 	sess := newSession(s, args, dbID, dbName)
+	if err := sess.observeToken(); err != nil {
+		s.releaseConn(args.User)
+		return nil, err
+	}
 	sess.initRole(role)
 	return sess, nil
 }

@@ -65,13 +65,11 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		if ss.Default {
 			val = "default"
 		}
-		if err := s.vars.set(ss.Name, val); err != nil {
+		if err := s.checkSetToken(ss.Name, val); err != nil {
 			return err
 		}
-		if normalizeVarName(ss.Name) == causalityTokenVar {
-			if err := s.observeToken(); err != nil {
-				return err
-			}
+		if err := s.vars.set(ss.Name, val); err != nil {
+			return err
 		}
 		return w.CommandComplete("SET")
 	case pgdialect.SetTransaction:
