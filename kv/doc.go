@@ -26,4 +26,10 @@
 //     never shows part of a transaction.
 //
 // DB.Txn reruns a closure on retryable errors with rising priority.
+//
+// DB.NewReadOnlyTxnAt starts a read-only transaction at a fixed past
+// timestamp (SQL's AS OF SYSTEM TIME): no uncertainty interval, never a
+// restart or refresh, writes refused in the coordinator
+// (kvpb.ErrWriteInReadOnlyTxn), reads below the GC threshold fail with
+// BatchTimestampBeforeGCError.
 package kv

@@ -35,6 +35,8 @@ const maxRefreshSpans = 4096
 // touches state under mu.
 type Txn struct {
 	db *DB
+	// readOnly: writes fail (NewReadOnlyTxnAt, SetReadOnly). Guarded by mu.
+	readOnly bool
 
 	mu struct {
 		sync.Mutex
@@ -176,6 +178,9 @@ func (t *Txn) send(ctx context.Context, reqs ...kvpb.Request) (*kvpb.BatchRespon
 				t.mu.proto.Key = append(kvpb.Key(nil), r.Keys().Key...)
 			}
 		}
+	}
+	if err := t.checkWritableLocked(writes); err != nil {
+		return nil, err
 	}
 	createRecord := writes && !t.mu.hasRecord
 	if createRecord {

@@ -5,6 +5,13 @@
 //
 //	text → sql/parser (pgdialect pre-pass + TiDB parser) → sql/plan → sql/exec → kv.Txn
 //
+// Historical reads (asof.go): an AS OF clause, BEGIN/SET TRANSACTION AS OF
+// or a follower-read setting replaces the statement's fresh transaction by
+// a read-only one at a fixed timestamp (kv.DB.NewReadOnlyTxnAt); bounded
+// staleness asks the FollowerReads hook (followerreads.go), which the
+// replication side implements, and falls back to a strong read. Invariant:
+// the transaction is replaced only while kv.Txn.Unused, so no work is lost.
+//
 // It never imports replication or kv/storage; pgwire depends on it, never
 // the reverse.
 package sql

@@ -99,6 +99,8 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 	st := p.stmt
 	if st.Session != nil {
 		switch {
+		case st.Session.Kind == pgdialect.Show && st.Session.Name == "last_read":
+			p.cols = lastReadCols
 		case st.Session.Kind == pgdialect.Show && st.Session.Name == "ranges" && s.srv.cfg.Ranges != nil:
 			p.cols = showRangesCols
 		case st.Session.Kind == pgdialect.Show:
@@ -318,6 +320,7 @@ func (s *Session) extendedGuard() error { return nil }
 // batchError records an error of an extended-protocol message: the
 // implicit transaction will roll back at Sync, an explicit one is failed.
 func (s *Session) batchError(err error) error {
+	s.srv.metrics.stmtErrors.Add(1)
 	s.batchFailed = true
 	if s.mode == explicitTxn {
 		s.failed = true

@@ -68,12 +68,15 @@ func (c *catalogView) TableIn(schema, name string) (*plan.Table, error) {
 
 // funcs returns the session functions for a statement built over c.
 func (c *catalogView) funcs() plan.SessionFuncs {
-	return &pgcatalog.Funcs{Env: c.pgEnv, SetConfig: c.s.setConfig}
+	return edgeFuncs{&pgcatalog.Funcs{Env: c.pgEnv, SetConfig: c.s.setConfig}, c.s}
 }
 
 // setConfig is set_config(name, value, is_local). is_local is applied for
 // the session (Outpost has no transaction-scoped settings yet).
 func (s *Session) setConfig(name, value string, local bool) (string, error) {
+	if err := s.checkSetToken(name, value); err != nil {
+		return "", err
+	}
 	if err := s.vars.set(name, value); err != nil {
 		return "", err
 	}

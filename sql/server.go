@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/sql/catalog"
@@ -30,6 +31,15 @@ type Config struct {
 	// BootstrapSuperusers are created (LOGIN, no password) on a fresh
 	// cluster. Default DefaultBootstrapSuperusers.
 	BootstrapSuperusers []string
+	// FollowerReads answers which timestamps the local replicas can serve
+	// (bounded staleness, SHOW LAST READ); nil: none, every bounded read
+	// goes to the leaseholder at the present.
+	FollowerReads FollowerReads
+	// FollowerReadOffset is how far behind the clock
+	// follower_read_timestamp() lies. Default DefaultFollowerReadOffset
+	// (4.8s); the replication side sets it from its closed-timestamp
+	// target lag.
+	FollowerReadOffset time.Duration
 }
 
 // EnsureDefaults fills unset fields.
@@ -46,6 +56,9 @@ func (c *Config) EnsureDefaults() {
 	if len(c.BootstrapSuperusers) == 0 {
 		c.BootstrapSuperusers = DefaultBootstrapSuperusers
 	}
+	if c.FollowerReadOffset == 0 {
+		c.FollowerReadOffset = DefaultFollowerReadOffset
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -57,6 +70,8 @@ type Server struct {
 	db    *kv.DB
 	roles roleCache
 	conns connCounts
+	// metrics are the counters of Metrics.
+	metrics serverMetrics
 
 	mu struct {
 		sync.Mutex
@@ -133,6 +148,10 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 		return nil, err
 	}
 	sess := newSession(s, args, dbID, dbName)
+	if err := sess.observeToken(); err != nil {
+		s.releaseConn(args.User)
+		return nil, err
+	}
 	sess.initRole(role)
 	return sess, nil
 }

@@ -62,6 +62,8 @@ type Session struct {
 	wroteCatalog bool
 	// pendingNotices are sent before the current statement's completion.
 	pendingNotices []*sqlerr.Error
+	// edge is the historical/follower read state (asof.go).
+	edge edgeState
 }
 
 func (s *Session) flushNotices(w ResultWriter) error {
@@ -129,6 +131,7 @@ func (s *Session) beginTxn(mode txnMode) {
 	s.txn = s.srv.db.NewTxn("sql")
 	s.mode = mode
 	s.failed = false
+	s.applyDefaultReadOnly()
 }
 
 func (s *Session) commitTxn(ctx context.Context) error {
@@ -142,6 +145,7 @@ func (s *Session) commitTxn(ctx context.Context) error {
 		txn.Rollback(ctx)
 		return err
 	}
+	s.noteCommit(txn)
 	return nil
 }
 
@@ -175,6 +179,7 @@ func (s *Session) ExecSimple(ctx context.Context, query string, w ResultWriter) 
 	}
 	stmts, err := s.parser.Parse(query)
 	if err != nil {
+		s.srv.metrics.stmtErrors.Add(1)
 		if s.mode == explicitTxn {
 			s.failed = true
 		}
@@ -184,7 +189,11 @@ func (s *Session) ExecSimple(ctx context.Context, query string, w ResultWriter) 
 		return w.EmptyQuery()
 	}
 	if s.mode == noTxn && len(stmts) == 1 && stmts[0].Session == nil {
-		return s.runAutocommit(ctx, &stmts[0], w)
+		err := s.runAutocommit(ctx, &stmts[0], w)
+		if err != nil {
+			s.srv.metrics.stmtErrors.Add(1)
+		}
+		return err
 	}
 	for i := range stmts {
 		st := &stmts[i]
@@ -228,6 +237,7 @@ func (s *Session) Failed(ctx context.Context, err error) {
 // statementFailed applies PostgreSQL's rule after an error: an implicit
 // transaction is rolled back, an explicit one is marked failed.
 func (s *Session) statementFailed(ctx context.Context) {
+	s.srv.metrics.stmtErrors.Add(1)
 	switch s.mode {
 	case implicitTxn:
 		s.rollbackTxn(ctx)
@@ -447,6 +457,10 @@ func (s *Session) planOnly(ctx context.Context, st *parser.Statement, paramTypes
 // execute plans and starts a statement in s.txn.
 func (s *Session) execute(ctx context.Context, st *parser.Statement, params []types.Datum, paramTypes []*types.T) (*result, error) {
 	sctx, cancel := s.vars.statementContext(ctx)
+	if err := s.prepareRead(sctx, st, params, paramTypes); err != nil {
+		cancel()
+		return nil, err
+	}
 	b, err := s.build(sctx, st, paramTypes)
 	if err != nil {
 		cancel()

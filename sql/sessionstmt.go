@@ -24,8 +24,15 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 			}
 		case implicitTxn:
 			s.mode = explicitTxn
+			if err := s.beginModes(ctx, st); err != nil {
+				return err
+			}
 		default:
 			s.beginTxn(explicitTxn)
+			if err := s.beginModes(ctx, st); err != nil {
+				s.rollbackTxn(ctx)
+				return err
+			}
 		}
 		return w.CommandComplete("BEGIN")
 	case pgdialect.Commit:
@@ -58,11 +65,19 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		if ss.Default {
 			val = "default"
 		}
+		if err := s.checkSetToken(ss.Name, val); err != nil {
+			return err
+		}
 		if err := s.vars.set(ss.Name, val); err != nil {
 			return err
 		}
 		return w.CommandComplete("SET")
 	case pgdialect.SetTransaction:
+		if s.mode == explicitTxn && !ss.SessionDefault {
+			if err := s.beginModes(ctx, st); err != nil {
+				return err
+			}
+		}
 		return w.CommandComplete("SET")
 	case pgdialect.Reset:
 		if !ss.All {
@@ -74,6 +89,9 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		s.vars.resetAll()
 		return w.CommandComplete("RESET")
 	case pgdialect.Show:
+		if ss.Name == "last_read" {
+			return s.showLastRead(w)
+		}
 		if ss.Name == "ranges" && len(ss.Objects) == 1 && s.srv.cfg.Ranges != nil {
 			return s.showRanges(w, ss.Objects[0].Name)
 		}
@@ -218,6 +236,9 @@ func (s *Session) show(name string, w ResultWriter) error {
 	if key == "transaction_isolation" {
 		col = "transaction_isolation"
 		val = "serializable"
+	}
+	if key == "transaction_read_only" {
+		val = s.transactionReadOnly()
 	}
 	if err := w.RowDescription(s.columns([]plan.ResultCol{{Name: col, T: types.Text}}, nil)); err != nil {
 		return err

@@ -45,14 +45,16 @@ var settings = map[string]settingDef{
 	"idle_in_transaction_session_timeout":    {def: "0", validate: validateDuration},
 	"default_transaction_isolation":          {def: "serializable", validate: validateIsolation},
 	"transaction_isolation":                  {def: "serializable", validate: validateIsolation},
-	"default_transaction_read_only":          {def: "off", reportable: true},
+	"default_transaction_read_only":          {def: "off", reportable: true, validate: validateBool("default_transaction_read_only")},
 	"in_hot_standby":                         {def: "off", reportable: true, validate: readOnly("in_hot_standby"), readOnly: true},
 	"transaction_read_only":                  {def: "off"},
 	"max_identifier_length":                  {def: "63", validate: readOnly("max_identifier_length"), readOnly: true},
 	"bytea_output":                           {def: "hex"},
 	"client_min_messages":                    {def: "notice"},
 	"timezone_abbreviations":                 {def: "Default"},
-	"default_transaction_use_follower_reads": {def: "off"},
+	"default_transaction_use_follower_reads": {def: "off", validate: validateBool("default_transaction_use_follower_reads")},
+	"default_transaction_max_staleness":      {def: "0", validate: validateDuration},
+	causalityTokenVar:                        {def: "0.0000000000", reportable: true, validate: validateCausalityToken},
 	"password_encryption":                    {def: "scram-sha-256", validate: validatePasswordEncryption},
 }
 
@@ -150,6 +152,18 @@ func parseMillis(v string) (time.Duration, error) {
 		return 0, sqlerr.New(sqlerr.InvalidParameterValue, "invalid value for a time parameter: %q", v)
 	}
 	return time.Duration(n * float64(mult)), nil
+}
+
+func validateBool(name string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "on", "true", "yes", "1", "t", "y":
+			return "on", nil
+		case "off", "false", "no", "0", "f", "n":
+			return "off", nil
+		}
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "parameter %q requires a Boolean value", name)
+	}
 }
 
 func validateIsolation(v string) (string, error) {
@@ -253,6 +267,9 @@ func (v *sessionVars) set(name, val string) error {
 			return err
 		}
 		val = nv
+	}
+	if name == causalityTokenVar {
+		val = maxToken(v.vals[name], val) // the token never decreases
 	}
 	if name == "timezone" {
 		loc, err := loadLocation(val)

@@ -79,7 +79,10 @@ func runStart(logger *slog.Logger, args []string) error {
 	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "", "address other nodes dial (default: --listen-addr)")
 	join := fs.String("join", "", "comma-separated --listen-addrs of nodes to join; empty bootstraps a single-node cluster")
 	fs.DurationVar(&cfg.Replication.DeadAfter, "dead-after", 5*time.Minute, "re-create the replicas of a node down this long")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:5435", "HTTP address (/health)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:5435", "HTTP address (/health, Prometheus /metrics); empty disables it")
+	locality := fs.String("locality", "", "the node's locality, key=value tiers from widest to narrowest (region=us,zone=a)")
+	fs.BoolVar(&cfg.Edge, "edge", false, "mark this node an edge node (published in the node table)")
+	latency := fs.String("simulate-latency", "", "simulated round-trip times between regions, half each way (us-eu=60ms,us-ap=120ms); off by default")
 	fs.DurationVar(&cfg.MaxClockOffset, "max-offset", 500*time.Millisecond, "maximum clock offset between nodes")
 	fs.DurationVar(&cfg.KV.GCTTL, "gc-ttl", 25*time.Hour, "keep old row versions this long")
 	trust := fs.String("trust-addrs", "127.0.0.0/8,::1/128", "loopback client addresses admitted without a password (comma-separated CIDRs; empty: none)")
@@ -95,6 +98,16 @@ func runStart(logger *slog.Logger, args []string) error {
 	}
 	if err := parseSecurityFlags(&cfg, *trust); err != nil {
 		return err
+	}
+	var err error
+	if cfg.Locality, err = server.ParseLocality(*locality); err != nil {
+		return fmt.Errorf("--locality: %w", err)
+	}
+	if cfg.SimulateLatency, err = server.ParseLatencyMatrix(*latency); err != nil {
+		return fmt.Errorf("--simulate-latency: %w", err)
+	}
+	if cfg.SimulateLatency != nil && server.LocalityRegion(cfg.Locality) == "" {
+		return fmt.Errorf("--simulate-latency needs the node's region: --locality region=...")
 	}
 	ctx := context.Background()
 	srv, err := server.Start(ctx, cfg)

@@ -8,6 +8,7 @@
 //	nodes/<id:8 BE>      address of the node's --listen-addr
 //	liveness/<id:8 BE>   expiration wall time (8 BE) + decommissioning (1)
 //	node-id-seq          last allocated node ID (8 BE)
+//	localities/<id:8 BE> the node's --locality, ";edge" for --edge (locality.go)
 //
 // A node is live while its record's expiration is in the future. Records
 // are written in transactions, so a heartbeat never undoes a concurrent
@@ -51,6 +52,10 @@ type Record struct {
 	Addr            string
 	Expiration      time.Time
 	Decommissioning bool
+	// Locality is the node's --locality ("region=us,zone=a"), Edge its
+	// --edge, as the node last published them.
+	Locality string
+	Edge     bool
 }
 
 // Live reports whether the record's expiration is after now.
@@ -153,7 +158,7 @@ func ReadAll(ctx context.Context, db *kv.DB) ([]Record, error) {
 			out[i].Expiration = time.Unix(0, int64(binary.BigEndian.Uint64(kv.Value)))
 			out[i].Decommissioning = kv.Value[8] == 1
 		}
-		return nil
+		return fillLocalities(ctx, txn, out, byID)
 	})
 	return out, err
 }
@@ -169,6 +174,9 @@ type Config struct {
 	// OnUpdate, if set, is called with the node table after every refresh
 	// (the server keeps its address book with it).
 	OnUpdate func([]Record)
+	// Locality and Edge are this node's, published in the node table.
+	Locality string
+	Edge     bool
 }
 
 // Liveness heartbeats this node's record and caches the node table.
@@ -177,6 +185,9 @@ type Liveness struct {
 
 	mu      sync.Mutex
 	records []Record
+	// localityPublished: this node's locality is in the table (loop
+	// goroutine only).
+	localityPublished bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -210,6 +221,9 @@ func (l *Liveness) loop() {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*l.cfg.Interval)
 		err := l.heartbeat(ctx)
+		if err == nil {
+			err = l.publishLocality(ctx)
+		}
 		if err == nil {
 			err = l.refresh(ctx)
 		}

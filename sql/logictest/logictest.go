@@ -22,6 +22,11 @@
 // (this runner is engine "outpost" and also honours "postgresql"); "halt"
 // stops the file; "hash-threshold N" hashes results of more than N values
 // when writing expectations (comparison accepts either form).
+//
+// "let $name" followed by a query binds $name to the query's single value;
+// later records of the file have $name replaced by it in their SQL and
+// expected values (RunRecordVars), so
+// that a file can name values only known at run time (a commit timestamp).
 package logictest
 
 import (
@@ -107,12 +112,17 @@ func Parse(name string, r io.Reader) ([]Record, error) {
 				skip = true
 			}
 			continue
-		case "statement", "query":
+		case "statement", "query", "let":
 		default:
 			return nil, fmt.Errorf("%s:%d: unknown record %q", name, i+1, line)
 		}
 		rec := Record{File: name, Line: i + 1, Kind: fields[0]}
-		if rec.Kind == "statement" {
+		if rec.Kind == "let" {
+			if len(fields) != 2 || !strings.HasPrefix(fields[1], "$") || len(fields[1]) < 2 {
+				return nil, fmt.Errorf("%s:%d: let needs one $name", name, i+1)
+			}
+			rec.Label = fields[1]
+		} else if rec.Kind == "statement" {
 			if len(fields) < 2 {
 				return nil, fmt.Errorf("%s:%d: statement needs ok or error", name, i+1)
 			}
@@ -191,8 +201,43 @@ func Run(c Conn, recs []Record) []Result {
 	return out
 }
 
+// RunRecordVars runs one record with the variables bound by earlier "let"
+// records of its file (vars, updated by a let) substituted in its SQL.
+func RunRecordVars(c Conn, r Record, vars map[string]string) error {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	// Longest first: $t10 before $t1.
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	if len(names) > 0 {
+		r.Expected = append([]string(nil), r.Expected...)
+	}
+	for _, name := range names {
+		r.SQL = strings.ReplaceAll(r.SQL, name, vars[name])
+		for i := range r.Expected {
+			r.Expected[i] = strings.ReplaceAll(r.Expected[i], name, vars[name])
+		}
+	}
+	if r.Kind != "let" {
+		return RunRecord(c, r)
+	}
+	rows, err := c.Query(r.SQL)
+	if err != nil {
+		return fmt.Errorf("let %s: %v", r.Label, err)
+	}
+	if len(rows) != 1 || len(rows[0]) != 1 || rows[0][0] == nil {
+		return fmt.Errorf("let %s: the query must return one non-NULL value, got %d rows", r.Label, len(rows))
+	}
+	vars[r.Label] = *rows[0][0]
+	return nil
+}
+
 // RunRecord runs one record and reports a mismatch as an error.
 func RunRecord(c Conn, r Record) error {
+	if r.Kind == "let" {
+		return fmt.Errorf("let %s needs RunRecordVars", r.Label)
+	}
 	if r.Kind == "statement" {
 		err := c.Exec(r.SQL)
 		return checkError(r, err)

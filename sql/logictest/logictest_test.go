@@ -88,3 +88,48 @@ func TestFormatValues(t *testing.T) {
 		}
 	}
 }
+
+// recordingConn returns fixed rows and remembers the SQL it ran.
+type recordingConn struct {
+	fakeConn
+	ran []string
+}
+
+func (r *recordingConn) Query(sql string) ([][]*string, error) {
+	r.ran = append(r.ran, sql)
+	return r.rows, r.err
+}
+
+func TestLet(t *testing.T) {
+	file := `let $t1
+SELECT 'x'
+
+query T
+SELECT * FROM t AS OF SYSTEM TIME '$t1' WHERE a <> '$t10'
+----
+x
+`
+	recs, err := Parse("x", strings.NewReader(file))
+	if err != nil || len(recs) != 2 || recs[0].Kind != "let" || recs[0].Label != "$t1" {
+		t.Fatalf("parse: %+v, %v", recs, err)
+	}
+	c := &recordingConn{fakeConn: fakeConn{rows: [][]*string{{s("42")}}}}
+	vars := map[string]string{"$t10": "ten"}
+	if err := RunRecordVars(c, recs[0], vars); err != nil || vars["$t1"] != "42" {
+		t.Fatalf("let: %v, %v", err, vars)
+	}
+	c.rows = [][]*string{{s("x")}}
+	if err := RunRecordVars(c, recs[1], vars); err != nil {
+		t.Fatal(err)
+	}
+	if want := "SELECT * FROM t AS OF SYSTEM TIME '42' WHERE a <> 'ten'"; c.ran[1] != want {
+		t.Fatalf("ran %q, want %q", c.ran[1], want)
+	}
+	c.rows = nil
+	if err := RunRecordVars(c, recs[0], vars); err == nil {
+		t.Fatal("let with no row succeeded")
+	}
+	if _, err := Parse("x", strings.NewReader("let t1\nSELECT 1\n")); err == nil {
+		t.Fatal("let without $ parsed")
+	}
+}

@@ -278,6 +278,10 @@ func (r *rw) session(seq []*node, toks []token) *SessionStmt {
 		case hasWords(seq, 1, "session", "authorization"):
 			p.i += 2
 			s.Name = "session_authorization"
+		case hasWords(seq, 1, "last", "read"):
+			// SHOW LAST READ: how the session's last statement read.
+			p.i += 2
+			s.Name = "last_read"
 		case hasWords(seq, 1, "ranges"):
 			// SHOW RANGES [FROM TABLE t]: the cluster's ranges.
 			p.i++
@@ -525,17 +529,22 @@ func (p *sparser) txnModes(m *TxnModes) {
 		case hasWords(seq, i, "deferrable"):
 			t := true
 			m.Deferrable, p.i = &t, p.i+1
-		case hasWords(seq, i, "as", "of", "system", "time"):
+		case hasWords(seq, i, "as", "of", "system", "time"), hasWords(seq, i, "as", "of", "timestamp"):
+			// TiDB's START TRANSACTION READ ONLY AS OF TIMESTAMP too.
+			skip := 4
+			if seq[i+2].is("timestamp") {
+				skip = 3
+			}
 			at := seq[i].tok.pos
-			e := &eparser{r: p.r, seq: seq, i: i + 4}
+			e := &eparser{r: p.r, seq: seq, i: i + skip}
 			if e.parse(0) == nil {
-				p.r.failSyntax(nodeAt(seq, i+4))
+				p.r.failSyntax(nodeAt(seq, i+skip))
 			}
 			end := p.r.end
 			if e.i < len(seq) {
 				end = seq[e.i].tok
 			}
-			m.AsOf = p.r.fragment(at, "SELECT", seq[i+4:e.i], p.toks, end, false)
+			m.AsOf = p.r.fragment(at, "SELECT", seq[i+skip:e.i], p.toks, end, false)
 			p.i = e.i
 		case seq[i].isKind(kComma) && i > 1:
 			p.i++

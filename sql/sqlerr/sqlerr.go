@@ -182,6 +182,14 @@ func Convert(err error) *Error {
 			Hint: "the outcome of the transaction is unknown: it may or may not have committed"}
 	case errors.As(err, new(*kvpb.LockTimeoutError)):
 		return &Error{Code: LockNotAvailable, Message: "canceling statement due to lock timeout", cause: err}
+	case errors.Is(err, kvpb.ErrWriteInReadOnlyTxn):
+		return &Error{Code: ReadOnlySQLTransaction, Message: "cannot execute a write in a read-only transaction", cause: err}
+	case errors.As(err, new(*kvpb.BatchTimestampBeforeGCError)):
+		var ge *kvpb.BatchTimestampBeforeGCError
+		errors.As(err, &ge)
+		return &Error{Code: SnapshotTooOld, cause: err,
+			Message: fmt.Sprintf("AS OF SYSTEM TIME: timestamp %s is older than the garbage collection threshold %s", ge.Timestamp, ge.Threshold),
+			Hint:    "old row versions are kept for the store's --gc-ttl; read at a more recent time"}
 	case errors.As(err, new(*kvpb.RangeUnavailableError)):
 		return &Error{Code: SystemError, Message: err.Error(), cause: err}
 	case errors.Is(err, context.Canceled):
@@ -212,4 +220,6 @@ const (
 	SavepointException             = "3B001"
 	CannotCoerce                   = "42846"
 	BadCopyFileFormat              = "22P04"
+	// SnapshotTooOld: a historical read below the GC threshold.
+	SnapshotTooOld = "72000"
 )

@@ -112,9 +112,10 @@ func runLogicFiles(t *testing.T, files []string) {
 			defer conn.Close(ctx)
 			c := &pgxConn{ctx: ctx, conn: conn}
 			failed := 0
+			vars := map[string]string{}
 			for _, rec := range recs {
 				start := time.Now()
-				err := logictest.RunRecord(c, rec)
+				err := logictest.RunRecordVars(c, rec, vars)
 				if d := time.Since(start); d > 2*time.Second {
 					t.Logf("%s:%d: slow record (%s)", rec.File, rec.Line, d)
 				}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/outpostdb/outpost/kv"
@@ -24,6 +25,7 @@ import (
 	"github.com/outpostdb/outpost/pgwire"
 	"github.com/outpostdb/outpost/replication"
 	"github.com/outpostdb/outpost/replication/rpc"
+	"github.com/outpostdb/outpost/replication/transport"
 	"github.com/outpostdb/outpost/sql"
 )
 
@@ -49,8 +51,21 @@ type Config struct {
 	// Replication tunes the replicated store (ticks, lease duration,
 	// replication factor, DeadAfter).
 	Replication replication.Config
-	// HTTPAddr serves /health. Default 127.0.0.1:5435; "" disables it.
+	// HTTPAddr serves /health and Prometheus /metrics. Default
+	// 127.0.0.1:5435; "" disables it.
 	HTTPAddr string
+	// Locality is the node's place, comma-separated key=value tiers
+	// ("region=us,zone=a"; see ParseLocality), published in the node
+	// table. Default none.
+	Locality string
+	// Edge marks an edge node (published in the node table; the
+	// replication side will keep voters and leases off it).
+	Edge bool
+	// SimulateLatency adds, for development and tests, a round-trip time
+	// between the nodes of two regions (keys sorted region pairs, see
+	// ParseLatencyMatrix), half each way, to everything the node's RPC
+	// sends. Nil: none.
+	SimulateLatency map[[2]string]time.Duration
 	// MaxClockOffset bounds clock skew between nodes. Default 500ms.
 	MaxClockOffset time.Duration
 	// Store configures the kv store (GC TTL, transaction expiry).
@@ -89,6 +104,9 @@ func (c *Config) Validate() error {
 	if c.MaxClockOffset < 0 {
 		return errors.New("server: negative max clock offset")
 	}
+	if _, err := ParseLocality(c.Locality); err != nil {
+		return fmt.Errorf("server: --locality: %w", err)
+	}
 	return c.Security.validate()
 }
 
@@ -114,6 +132,11 @@ type Server struct {
 	sqlLn      net.Listener
 	http       *http.Server
 	served     chan error
+	httpAddr   string
+	// faults is the RPC's fault injector, set only to simulate latency.
+	faults *transport.Faults
+	// kvBatches counts batches sent through the router (/metrics).
+	kvBatches atomic.Int64
 }
 
 // Start opens the data directory and starts the node's components.
@@ -182,7 +205,9 @@ func (s *Server) startHTTP() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("/metrics", s.metricsHandler())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.httpAddr = ln.Addr().String()
 	go func() { _ = s.http.Serve(ln) }()
 	return nil
 }
@@ -191,7 +216,8 @@ func (s *Server) startHTTP() error {
 // the router and the kv client.
 func (s *Server) startKV(ctx context.Context) error {
 	cfg := s.cfg
-	node, err := rpc.NewNode(rpc.Config{Resolver: s.addrs.resolve, Logf: func(format string, args ...any) {
+	s.faults = newFaults(cfg)
+	node, err := rpc.NewNode(rpc.Config{Resolver: s.addrs.resolve, Faults: s.faults, Logf: func(format string, args ...any) {
 		s.log.Debug(fmt.Sprintf(format, args...))
 	}})
 	if err != nil {
@@ -258,14 +284,15 @@ func (s *Server) startKV(ctx context.Context) error {
 	s.store.SetSender(rt)
 	s.store.Start()
 	node.SetBatchHandler(s.store)
-	db := kv.NewDB(rt, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
+	db := kv.NewDB(countingHandler{rt, &s.kvBatches}, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
 	if bootstrap || len(cfg.Join) == 0 {
 		// The node table must know this node's (possibly new) address.
 		if err := liveness.RegisterNode(ctx, db, id, s.listenAddr); err != nil {
 			return fmt.Errorf("server: registering the node: %w", err)
 		}
 	}
-	live := liveness.Start(liveness.Config{NodeID: id, DB: db, Logger: cfg.Logger, OnUpdate: func(recs []liveness.Record) {
+	live := liveness.Start(liveness.Config{NodeID: id, DB: db, Logger: cfg.Logger, Locality: cfg.Locality, Edge: cfg.Edge, OnUpdate: func(recs []liveness.Record) {
+		s.applyLatency(recs)
 		for _, r := range recs {
 			if r.ID != id {
 				s.addrs.set(r.ID, r.Addr)
