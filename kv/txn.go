@@ -37,6 +37,10 @@ type Txn struct {
 	db *DB
 	// readOnly: writes fail (NewReadOnlyTxnAt, SetReadOnly). Guarded by mu.
 	readOnly bool
+	// fixedTimestamp: every read is at a timestamp the client chose
+	// (NewReadOnlyTxnAt), so any replica whose closed timestamp covers it
+	// may serve (kvpb.Header.FollowerRead).
+	fixedTimestamp bool
 
 	mu struct {
 		sync.Mutex
@@ -187,7 +191,8 @@ func (t *Txn) send(ctx context.Context, reqs ...kvpb.Request) (*kvpb.BatchRespon
 		reqs = append([]kvpb.Request{&kvpb.HeartbeatTxnRequest{Create: true}}, reqs...)
 	}
 	for {
-		ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone(), LockTimeout: lockTimeout(ctx)}, Requests: reqs}
+		ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone(), LockTimeout: lockTimeout(ctx),
+			FollowerRead: t.fixedTimestamp && !writes}, Requests: reqs}
 		resp, err := t.db.sender.Send(ctx, ba)
 		var unc *kvpb.ReadWithinUncertaintyIntervalError
 		if errors.As(err, &unc) {

@@ -51,7 +51,7 @@ func (db *DB) NewReadOnlyTxnAt(name string, ts hlc.Timestamp) (*Txn, error) {
 		GlobalUncertaintyLimit: ts,
 		Coordinator:            db.cfg.Coordinator,
 	}
-	t := &Txn{db: db, readOnly: true}
+	t := &Txn{db: db, readOnly: true, fixedTimestamp: true}
 	t.mu.proto = proto
 	return t, nil
 }

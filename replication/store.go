@@ -96,15 +96,21 @@ func (c *Config) ensureDefaults() {
 		c.ReplicateInterval = time.Second
 	}
 	if c.ClosedTimestampLag == 0 {
-		c.ClosedTimestampLag = time.Second
+		c.ClosedTimestampLag = DefaultClosedTimestampLag
 	}
 	if c.ClosedTimestampInterval == 0 {
-		c.ClosedTimestampInterval = 200 * time.Millisecond
+		c.ClosedTimestampInterval = DefaultClosedTimestampInterval
 	}
 	if c.SplitThreshold == 0 {
 		c.SplitThreshold = 64 << 20
 	}
 }
+
+// Closed timestamp defaults (Config.ClosedTimestampLag and Interval).
+const (
+	DefaultClosedTimestampLag      = time.Second
+	DefaultClosedTimestampInterval = 200 * time.Millisecond
+)
 
 // ErrStoreStopped is returned by Send after Stop. Nothing was evaluated,
 // so the caller may retry elsewhere.

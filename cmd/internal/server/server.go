@@ -173,6 +173,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	sqlCfg.Logger = cfg.Logger
 	sqlCfg.NodeID = s.nodeID
 	sqlCfg.Ranges = rangeReporter{s}
+	if sqlCfg.FollowerReads == nil {
+		sqlCfg.FollowerReads = storeFollowerReads{s}
+	}
+	if sqlCfg.FollowerReadOffset == 0 {
+		// Far enough back that the local replicas have closed it: the
+		// target lag plus a few side-channel rounds.
+		rc := cfg.Replication
+		lag, every := rc.ClosedTimestampLag, rc.ClosedTimestampInterval
+		if lag == 0 {
+			lag = replication.DefaultClosedTimestampLag
+		}
+		if every == 0 {
+			every = replication.DefaultClosedTimestampInterval
+		}
+		sqlCfg.FollowerReadOffset = lag + 3*every
+	}
 	s.sql = sql.NewServer(s.db, sqlCfg)
 	if err := s.sql.Bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("server: bootstrap: %w", err)
