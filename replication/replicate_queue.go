@@ -31,7 +31,9 @@ type NodeLiveness interface {
 // raft applies one at a time. The policy, in order:
 //
 //  1. a learner that has caught up with the commit index is promoted to
-//     voter; learners on unusable nodes are removed;
+//     voter, unless it is on an edge node (those stay non-voters);
+//     learners on removable nodes are removed; every live edge node
+//     without a replica gets a non-voter;
 //  2. with fewer usable voters than the target (the replication factor,
 //     capped by the number of usable nodes), a usable node that holds no
 //     replica is added as a learner (it catches up from the log, without
@@ -88,18 +90,38 @@ func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, 
 			goodVoters = append(goodVoters, int32(id))
 		}
 	}
+	edge := func(id int32) bool { return nodes[id].Edge }
+	catchingUp := false
 	for id := range st.Config.Learners {
 		if removable(int32(id)) {
 			r.proposeConfChangeLocked(raftpb.ConfChangeRemoveNode, int32(id))
 			return
 		}
+		if edge(int32(id)) {
+			continue // an edge node's replica stays a non-voter
+		}
 		if pr, ok := st.Progress[id]; ok && pr.Match >= st.GetCommit() {
 			r.proposeConfChangeLocked(raftpb.ConfChangeAddNode, int32(id))
 			return
 		}
+		catchingUp = true
 	}
-	if len(st.Config.Learners) > 0 {
+	if catchingUp {
 		return // let the learner catch up first
+	}
+	// Every live edge node gets a non-voting replica.
+	for id, n := range nodes {
+		if !n.Edge || !n.Live || n.Decommissioning {
+			continue
+		}
+		if _, voter := st.Config.Voters.IDs()[uint64(id)]; voter {
+			continue
+		}
+		if _, learner := st.Config.Learners[uint64(id)]; learner {
+			continue
+		}
+		r.proposeConfChangeLocked(raftpb.ConfChangeAddLearnerNode, id)
+		return
 	}
 	if len(goodVoters) < target {
 		voters := st.Config.Voters.IDs()

@@ -344,9 +344,8 @@ func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescr
 	if !ba.FollowerRead || self == 0 || r.LeaseHolderOf(desc.RangeID) == self {
 		return nil, nil, false
 	}
-	if _, ok := desc.Replica(self); !ok && desc.RangeID != metaUnknownRangeID {
-		return nil, nil, false
-	}
+	// The cached descriptor may not list a replica added since; asking
+	// the local store costs no network round trip.
 	resp, err := r.sendTo(ctx, self, ba)
 	var nlh *kvpb.NotLeaseHolderError
 	var mm *kvpb.RangeKeyMismatchError

@@ -61,6 +61,7 @@ type Node struct {
 
 	downSince       time.Time
 	decommissioning bool
+	edge            bool
 }
 
 // Cluster is a set of in-process nodes.
@@ -241,6 +242,17 @@ func (c *Cluster) AddNode() (*Node, error) {
 	return n, c.open(n, nil)
 }
 
+// AddEdgeNode starts a new, empty edge node: it receives a non-voting
+// replica of every range and never votes or holds leases.
+func (c *Cluster) AddEdgeNode() (*Node, error) {
+	c.mu.Lock()
+	id := int32(len(c.nodes) + 1)
+	n := &Node{ID: id, FS: storage.NewMemFS(), edge: true}
+	c.nodes[id] = n
+	c.mu.Unlock()
+	return n, c.open(n, nil)
+}
+
 // Decommission marks node id as leaving: its replicas move elsewhere.
 func (c *Cluster) Decommission(id int32) {
 	c.mu.Lock()
@@ -266,7 +278,7 @@ func (l liveness) Nodes() []replication.NodeStatus {
 	defer l.c.mu.Unlock()
 	out := make([]replication.NodeStatus, 0, len(l.c.nodes))
 	for id, n := range l.c.nodes {
-		out = append(out, replication.NodeStatus{ID: id, Live: n.alive, DownSince: n.downSince, Decommissioning: n.decommissioning})
+		out = append(out, replication.NodeStatus{ID: id, Live: n.alive, DownSince: n.downSince, Decommissioning: n.decommissioning, Edge: n.edge})
 	}
 	return out
 }
