@@ -4,6 +4,7 @@
 //	outpost start --join a,b,c [flags]    run a node of a multi-node cluster
 //	outpost init --host <listen-addr>     bootstrap a new multi-node cluster once
 //	outpost node decommission <id> --host <listen-addr>
+//	outpost demo --global                 a simulated global cluster on this machine
 //	outpost version
 package main
 
@@ -32,6 +33,8 @@ commands:
             --join host:port,... to be part of a multi-node cluster)
   init      bootstrap a new multi-node cluster: outpost init --host <listen-addr>
   node      node decommission|recommission <id> --host <listen-addr>
+  demo      outpost demo --global: three core nodes and two edge nodes in
+            simulated regions, in memory, with a connection string for each
   version   print the version
 `)
 }
@@ -57,6 +60,11 @@ func main() {
 	case "node":
 		if err := runNode(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "outpost node:", err)
+			os.Exit(1)
+		}
+	case "demo":
+		if err := runDemo(logger, os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "outpost demo:", err)
 			os.Exit(1)
 		}
 	case "version", "--version":
@@ -157,5 +165,52 @@ func runNode(args []string) error {
 		return err
 	}
 	fmt.Printf("node %d %sed; its replicas move to other nodes\n", id, args[0])
+	return nil
+}
+
+func runDemo(logger *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	global := fs.Bool("global", false, "three core nodes (region us) and two edge nodes (regions eu, ap)")
+	latency := fs.String("simulate-latency", server.DefaultDemoLatency, "simulated round-trip times between regions")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !*global {
+		return fmt.Errorf("only --global is available: outpost demo --global (for one node, run outpost start)")
+	}
+	matrix, err := server.ParseLatencyMatrix(*latency)
+	if err != nil {
+		return fmt.Errorf("--simulate-latency: %w", err)
+	}
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
+	fmt.Println("starting three core nodes (us) and two edge nodes (eu, ap) with simulated latency", *latency, "...")
+	srvs, err := server.StartDemo(ctx, server.DemoConfig{Nodes: server.GlobalDemo, Latency: matrix, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	for i, s := range srvs {
+		n := server.GlobalDemo[i]
+		role := "core"
+		if n.Edge {
+			role = "edge"
+		}
+		fmt.Printf("  n%d  %-4s %-18s postgres://root@%s/defaultdb?sslmode=disable\n", s.NodeID(), role, n.Locality, s.SQLAddr())
+	}
+	fmt.Println(`
+On an edge node, plain SELECTs go to the leaseholder in us (one round trip);
+local reads: SET default_transaction_use_follower_reads = on, or
+SELECT ... AS OF SYSTEM TIME with_max_staleness('10s'). SHOW LAST READ says
+who served a read. Press Ctrl-C to stop (the data is in memory).`)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	logger.Info("stopping the demo")
+	for _, s := range srvs {
+		stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = s.Stop(stopCtx)
+		cancel()
+	}
 	return nil
 }

@@ -220,9 +220,12 @@ func (l *Liveness) loop() {
 	failing := false
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*l.cfg.Interval)
-		err := l.heartbeat(ctx)
+		// The locality goes first: a node is usable for voting replicas
+		// once it heartbeats, and an edge node must be known as one by
+		// then.
+		err := l.publishLocality(ctx)
 		if err == nil {
-			err = l.publishLocality(ctx)
+			err = l.heartbeat(ctx)
 		}
 		if err == nil {
 			err = l.refresh(ctx)
