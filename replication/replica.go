@@ -275,6 +275,13 @@ func (r *Replica) campaignIfSole() {
 // RangeID returns the replica's range.
 func (r *Replica) RangeID() int64 { return r.rangeID }
 
+// LeaseStart implements local.Replication.
+func (r *Replica) LeaseStart() hlc.Timestamp {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.lease.Start
+}
+
 // Lease returns the lease as last applied on this replica.
 func (r *Replica) Lease() lease.Lease {
 	r.mu.Lock()

@@ -43,7 +43,8 @@ type NodeLiveness interface {
 //     (so the replacement exists first); if that voter is this replica,
 //     leadership is transferred instead, and the new leader removes it;
 //  4. rebalancing by replica count (counts, from the meta records, may be
-//     nil): with more usable voters than the target, the voter on the node
+//     nil), only while every voter is up: with more voters than the
+//     replication factor, the voter on the node
 //     holding the most replicas is removed (never this replica, which
 //     holds the lease); with exactly the target, if a usable node outside
 //     the range holds at least two replicas fewer than the fullest voter's
@@ -150,17 +151,24 @@ func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, 
 	if counts == nil || len(badVoters) > 0 {
 		return
 	}
-	// The fullest voter other than this one (the leaseholder).
-	fullest, most := int32(0), -1
+	// The fullest usable voter other than this one (the leaseholder).
+	// Only usable voters count: a voter that is merely down (not yet
+	// removable) still holds its place, or a short outage would shrink
+	// the range below its quorum.
+	fullest, most, live := int32(0), -1, 0
 	for _, v := range goodVoters {
+		if !usable(v) {
+			continue
+		}
+		live++
 		if v != self && (counts[v] > most || counts[v] == most && v < fullest) {
 			fullest, most = v, counts[v]
 		}
 	}
-	if fullest == 0 {
-		return
+	if fullest == 0 || live < len(goodVoters) {
+		return // wait for every voter to be up before moving replicas
 	}
-	if len(goodVoters) > target {
+	if live > factor {
 		r.proposeConfChangeLocked(raftpb.ConfChangeRemoveNode, fullest)
 		return
 	}

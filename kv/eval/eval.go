@@ -34,6 +34,10 @@ type Context struct {
 	Now hlc.Timestamp
 	// GCThreshold: reads below it fail, their versions may be gone.
 	GCThreshold hlc.Timestamp
+	// LeaseStart is when the serving replica's lease began (empty when
+	// unreplicated): observed timestamps of this node do not cover writes
+	// served before it.
+	LeaseStart hlc.Timestamp
 	// Bounds is the range's span of global keys, [Key, EndKey); an empty
 	// Key or EndKey leaves that side open (the zero Span is the whole
 	// keyspace). EndTxn resolves only the intents inside it.
@@ -83,6 +87,12 @@ func Evaluate(rw storage.ReadWriter, ba *kvpb.BatchRequest, ec Context) (*Result
 	readOpts := mvcc.ReadOptions{Txn: txn, Inconsistent: ba.ReadConsistency == kvpb.Inconsistent}
 	if txn != nil {
 		readOpts.UncertaintyLimit = txn.LocalUncertaintyLimit(ec.NodeID)
+		// An observation of this node's clock says nothing about writes
+		// the range's previous leaseholder made before this node's lease
+		// began: values up to the lease start stay uncertain.
+		if ls := hlc.Min(ec.LeaseStart, txn.GlobalUncertaintyLimit); readOpts.UncertaintyLimit.Less(ls) {
+			readOpts.UncertaintyLimit = ls
+		}
 	}
 	writeTs := func() hlc.Timestamp {
 		if txn != nil {

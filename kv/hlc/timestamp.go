@@ -84,3 +84,11 @@ func (t Timestamp) GoTime() time.Time { return time.Unix(0, t.WallTime).UTC() }
 func (t Timestamp) String() string {
 	return fmt.Sprintf("%d.%09d,%d", t.WallTime/1e9, t.WallTime%1e9, t.Logical)
 }
+
+// Min returns the earlier of a and b.
+func Min(a, b Timestamp) Timestamp {
+	if b.Less(a) {
+		return b
+	}
+	return a
+}

@@ -92,6 +92,8 @@ type Replication interface {
 	// range has closed to writes) and a release func, called once the
 	// write applied or failed. Called with latches held, after CheckServe.
 	TrackWrite(ts hlc.Timestamp) (hlc.Timestamp, func())
+	// LeaseStart returns when the replica's current lease began.
+	LeaseStart() hlc.Timestamp
 }
 
 // EnsureDefaults fills unset fields.
@@ -397,6 +399,9 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 
 	ec := eval.Context{NodeID: s.cfg.NodeID, RangeID: s.cfg.RangeID, Now: s.clock.Now(), GCThreshold: *s.gcThreshold.Load(),
 		Bounds: bounds, TxnExpiry: s.cfg.TxnExpiry, CreateFence: s.cfg.TxnCreateFence, BootID: s.bootID}
+	if r := s.cfg.Replication; r != nil {
+		ec.LeaseStart = r.LeaseStart()
+	}
 	var res *eval.Result
 	if b.IsReadOnly() {
 		// Reads need no batch: latches keep conflicting writers out, and
