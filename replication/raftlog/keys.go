@@ -17,6 +17,7 @@ const (
 	suffixHardState   = "rfth"
 	suffixTruncated   = "rftt"
 	suffixConfState   = "rftc"
+	suffixSnapPending = "rfts"
 	suffixLogEntryEnd = "rftm" // first suffix after every log entry key
 )
 
@@ -61,4 +62,15 @@ func TruncatedStateKey(rangeID int64) []byte {
 // 0x01 'i' <rangeID:8 BE> "rftc".
 func ConfStateKey(rangeID int64) []byte {
 	return rangeIDSuffixKey(rangeID, suffixConfState, 0)
+}
+
+// SnapshotPendingKey marks a replica whose snapshot is being applied (the
+// value is the incoming range descriptor, in kvpb's stored form): it is
+// written, synced, before the replica's old data is cleared and removed in
+// the batch that completes the snapshot. A replica that finds it at open
+// was interrupted: its data is partial, so it clears it again and stays
+// uninitialized until a new snapshot arrives.
+// 0x01 'i' <rangeID:8 BE> "rfts".
+func SnapshotPendingKey(rangeID int64) []byte {
+	return rangeIDSuffixKey(rangeID, suffixSnapPending, 0)
 }
