@@ -48,6 +48,8 @@ type Replica struct {
 
 	signal chan struct{} // a Ready may be pending
 
+	snap snapState // raftMu, removal: snapshot.go, raft_log_queue.go
+
 	// startCommit is the commit index persisted when the replica opened:
 	// every write acknowledged before a restart is at or below it, so the
 	// replica serves nothing until it has applied that far.
@@ -95,6 +97,10 @@ func (p *proposal) finish(err error) {
 var errReplicaStopped = errors.New("replica stopped")
 
 func newReplica(s *Store, rangeID int64) (*Replica, error) {
+	snapPending, err := recoverInterruptedSnapshot(s.cfg.Engine, rangeID)
+	if err != nil {
+		return nil, err
+	}
 	st, err := raftlog.Open(s.cfg.Engine, rangeID)
 	if err != nil {
 		return nil, err
@@ -134,6 +140,9 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 		r.mu.desc = firstRangeDescriptor(nil)
 	} else {
 		r.mu.desc = kvpb.RangeDescriptor{RangeID: rangeID}
+	}
+	if snapPending {
+		r.mu.desc = kvpb.RangeDescriptor{RangeID: rangeID} // until a snapshot completes
 	}
 	if r.initializedLocked() && len(r.mu.desc.Replicas) == 0 {
 		r.mu.desc.Replicas = replicasFromConfState(cs)
@@ -336,6 +345,9 @@ func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
 
 // step hands a raft message from a peer to the group.
 func (r *Replica) step(m *raftpb.Message) {
+	if m.GetType() == raftpb.MessageType_MsgSnap {
+		return // snapshots come through the snapshot transport (snapshot.go)
+	}
 	r.mu.Lock()
 	err := r.mu.raw.Step(m)
 	r.mu.Unlock()
@@ -405,6 +417,11 @@ func (r *Replica) maybeRequestLeaseLocked(now hlc.Timestamp) {
 // handleReady runs one Ready: persist, send, apply, advance. It is called
 // only from the replica's goroutine, and reports whether it found a Ready.
 func (r *Replica) handleReady() (bool, error) {
+	r.snap.raftMu.Lock()
+	defer r.snap.raftMu.Unlock()
+	if r.snap.destroyed {
+		return false, errReplicaDestroyed
+	}
 	r.mu.Lock()
 	if !r.mu.raw.HasReady() {
 		r.mu.Unlock()
@@ -414,7 +431,9 @@ func (r *Replica) handleReady() (bool, error) {
 	r.mu.Unlock()
 
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		return false, fmt.Errorf("r%d: snapshots are not supported yet", r.rangeID)
+		// Unreachable: raft never receives a MsgSnap (step drops them);
+		// snapshots are installed by applySnapshot, which restarts raft.
+		return false, fmt.Errorf("r%d: unexpected raft snapshot in a Ready", r.rangeID)
 	}
 	// Send what may go before the fsync: everything but acknowledgements
 	// (MsgAppResp, vote responses), unless term or vote changed. This lets

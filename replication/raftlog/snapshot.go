@@ -170,3 +170,24 @@ func ResetState(b *storage.Batch, rangeID int64) error {
 	}
 	return putProto(b, HardStateKey(rangeID), &raftpb.HardState{Term: new(hs.GetTerm()), Vote: new(hs.GetVote()), Commit: new(uint64(0))})
 }
+
+// ApproximateBytes returns the size of the stored log entries (keys and
+// values) of the durable log.
+func (s *Storage) ApproximateBytes() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, err := s.eng.NewIter(storage.IterOptions{LowerBound: LogPrefix(s.rangeID), UpperBound: logEnd(s.rangeID)})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = it.Close() }()
+	var n int64
+	for ok := it.SeekGE(storage.MVCCKey{Key: LogPrefix(s.rangeID)}); ok; ok = it.Next() {
+		v, err := it.Value()
+		if err != nil {
+			return 0, err
+		}
+		n += int64(len(it.Key().Key) + len(v))
+	}
+	return n, it.Err()
+}

@@ -108,7 +108,9 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	}
 	for i := 1; i <= opts.Nodes; i++ {
 		n := &Node{ID: int32(i), FS: storage.NewMemFS()}
+		c.mu.Lock() // earlier nodes' stores already read c.nodes (liveness)
 		c.nodes[n.ID] = n
+		c.mu.Unlock()
 		var boot []int32
 		if i <= opts.Bootstrap {
 			boot = voters

@@ -1,0 +1,836 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
+	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/mvcc"
+	"github.com/outpostdb/outpost/kv/storage"
+	"github.com/outpostdb/outpost/replication/lease"
+	"github.com/outpostdb/outpost/replication/raftlog"
+	"github.com/outpostdb/outpost/replication/transport"
+)
+
+// Snapshots (see DESIGN.md, "Log truncation and snapshots").
+//
+// Sending: raft asks for a snapshot when a follower needs entries below
+// the leader's first index (raftlog.Storage.Snapshot gives it metadata
+// only). The MsgSnap raft emits never goes out as a raft message: sendRaft
+// diverts it here, and a goroutine per (range, follower) takes an engine
+// snapshot, reads from it the applied index, its term, the conf state and
+// the descriptor (all consistent with each other and with the data), and
+// streams the range's replicated data in chunks of at most
+// Config.SnapshotChunkBytes through the transport's SnapshotTransport.
+// The outcome goes back to raft with ReportSnapshot; after a failure the
+// report waits Config.SnapshotRetryBackoff, during which raft (whose
+// progress for the follower stays in StateSnapshot) asks for no other.
+//
+// Receiving: Store.HandleSnapshot validates the header, then, holding the
+// replica's raftMu (so its Ready loop is paused):
+//  1. writes, synced, the snapshot-pending marker with the incoming
+//     descriptor, together with the removal of the replica's old data and
+//     of whatever lies in the incoming span;
+//  2. writes the data chunk by chunk in unsynced batches;
+//  3. in one synced batch (which, the WAL being sequential, also makes the
+//     batches of step 2 durable): the raft state of the snapshot (truncated
+//     state, hard state, conf state: raftlog.InstallSnapshot), the
+//     descriptor, and the marker's removal;
+//  4. replaces the replica's raft.Storage and RawNode by ones opened on the
+//     new state (raft restarts from it as after a crash, with Applied = the
+//     snapshot index) and reloads its in-memory state.
+//
+// Raft never sees the MsgSnap on the receiving side: restarting the
+// RawNode from storage that already holds the snapshot is what etcd raft
+// does after a crash, so it needs no snapshot in a Ready (MsgSnap arriving
+// as a raft message is dropped). A snapshot interrupted after step 1
+// leaves the marker: the replica is reset to empty (data and raft log
+// gone, term and vote kept) right away, or at the next open after a crash,
+// and stays uninitialized until the leader sends another one.
+
+// snapState is the per-replica state of snapshots, truncation and removal.
+type snapState struct {
+	// raftMu is held by the Ready loop around each Ready, and by whoever
+	// rewrites the replica's raft state behind raft's back (a snapshot
+	// being applied, log truncation, destruction), so that no Ready is
+	// in progress meanwhile. Order: raftMu before Replica.mu.
+	raftMu sync.Mutex
+	// destroyed (under raftMu): the replica was removed; the Ready loop
+	// does nothing more and stopC is closed.
+	destroyed bool
+	stopC     chan struct{}
+	stopOnce  sync.Once
+	// notMemberSince (under raftMu): when the replica, fully applied, was
+	// first seen outside its range's configuration (zero while a member).
+	notMemberSince time.Time
+}
+
+// storeSnapshots is the Store's state for snapshots in flight.
+type storeSnapshots struct {
+	mu      sync.Mutex
+	closed  bool
+	sending map[snapKey]bool
+	wg      sync.WaitGroup
+	// applied and sent count snapshots (tests, metrics).
+	applied, sent int64
+}
+
+type snapKey struct {
+	rangeID int64
+	to      int32
+}
+
+func (c *Config) ensureSnapshotDefaults() {
+	if c.RaftLogMaxEntries == 0 {
+		c.RaftLogMaxEntries = 10000
+	}
+	if c.RaftLogMaxBytes == 0 {
+		c.RaftLogMaxBytes = 16 << 20
+	}
+	if c.RaftLogQueueInterval == 0 {
+		c.RaftLogQueueInterval = time.Second
+	}
+	if c.SnapshotChunkBytes == 0 {
+		c.SnapshotChunkBytes = 256 << 10
+	}
+	if c.SnapshotRetryBackoff == 0 {
+		c.SnapshotRetryBackoff = time.Second
+	}
+}
+
+// snapshotBatchBytes: a receiver commits its writes every this many bytes.
+const snapshotBatchBytes = 1 << 20
+
+// listen registers the Store with the transport for raft messages and, if
+// the transport streams snapshots, for snapshots; the returned func stops
+// both and waits for snapshots being sent or received.
+func (s *Store) listen() (stop func()) {
+	stopRaft := s.cfg.Transport.Listen(s.cfg.NodeID, transport.HandlerFunc(s.handleRaft))
+	stopSnap := func() {}
+	if st, ok := s.cfg.Transport.(transport.SnapshotTransport); ok {
+		stopSnap = st.ListenSnapshots(s.cfg.NodeID, s)
+	}
+	return func() {
+		stopRaft()
+		stopSnap()
+		s.snaps.mu.Lock()
+		s.snaps.closed = true
+		s.snaps.mu.Unlock()
+		s.snaps.wg.Wait()
+	}
+}
+
+// SnapshotCounts returns how many snapshots this store applied and sent
+// successfully.
+func (s *Store) SnapshotCounts() (applied, sent int64) {
+	s.snaps.mu.Lock()
+	defer s.snaps.mu.Unlock()
+	return s.snaps.applied, s.snaps.sent
+}
+
+// divertSnapshots removes the MsgSnap messages from msgs and starts
+// streaming a snapshot to each of their recipients instead.
+func (s *Store) divertSnapshots(rangeID int64, msgs []*raftpb.Message) []*raftpb.Message {
+	out := msgs[:0:0]
+	for _, m := range msgs {
+		if m.GetType() != raftpb.MessageType_MsgSnap {
+			out = append(out, m)
+			continue
+		}
+		s.startSnapshot(rangeID, int32(m.GetTo()))
+	}
+	return out
+}
+
+// startSnapshot streams a snapshot of rangeID to node to unless one is
+// already on its way, and reports the outcome to raft.
+func (s *Store) startSnapshot(rangeID int64, to int32) {
+	key := snapKey{rangeID, to}
+	s.snaps.mu.Lock()
+	if s.snaps.closed || s.snaps.sending[key] {
+		s.snaps.mu.Unlock()
+		return
+	}
+	if s.snaps.sending == nil {
+		s.snaps.sending = map[snapKey]bool{}
+	}
+	s.snaps.sending[key] = true
+	s.snaps.wg.Add(1)
+	s.snaps.mu.Unlock()
+	go func() {
+		defer s.snaps.wg.Done()
+		ctx, cancel := context.WithCancel(s.stopCtx)
+		defer cancel()
+		err := s.sendSnapshot(ctx, rangeID, to)
+		status := raft.SnapshotFinish
+		if err != nil {
+			status = raft.SnapshotFailure
+			if ctx.Err() == nil {
+				s.log.Warn("snapshot failed", "range", rangeID, "to", to, "err", err)
+			}
+			// Raft asks again as soon as it hears of the failure: hold the
+			// report back to rate-limit retries.
+			select {
+			case <-time.After(s.cfg.SnapshotRetryBackoff):
+			case <-ctx.Done():
+			}
+		}
+		s.snaps.mu.Lock()
+		delete(s.snaps.sending, key)
+		if err == nil {
+			s.snaps.sent++
+		}
+		s.snaps.mu.Unlock()
+		if r := s.Replica(rangeID); r != nil {
+			r.mu.Lock()
+			r.mu.raw.ReportSnapshot(uint64(to), status)
+			r.mu.Unlock()
+			r.wake()
+		}
+	}()
+}
+
+// snapMeta is the header of a snapshot: where it stands in the log and
+// what range it is of.
+type snapMeta struct {
+	index, term uint64
+	conf        *raftpb.ConfState
+	desc        kvpb.RangeDescriptor
+}
+
+// Layout: index (uvarint), term (uvarint), conf state length (uvarint),
+// conf state (raftpb), descriptor (kvpb stored form).
+func (m *snapMeta) encode() ([]byte, error) {
+	cs, err := proto.Marshal(m.conf)
+	if err != nil {
+		return nil, err
+	}
+	b := binary.AppendUvarint(nil, m.index)
+	b = binary.AppendUvarint(b, m.term)
+	b = binary.AppendUvarint(b, uint64(len(cs)))
+	b = append(b, cs...)
+	return kvpb.AppendRangeDescriptor(b, &m.desc), nil
+}
+
+var errBadSnapshot = errors.New("replication: malformed snapshot")
+
+func decodeSnapMeta(b []byte) (*snapMeta, error) {
+	m := &snapMeta{conf: &raftpb.ConfState{}}
+	var n int
+	if m.index, n = binary.Uvarint(b); n <= 0 {
+		return nil, errBadSnapshot
+	}
+	b = b[n:]
+	if m.term, n = binary.Uvarint(b); n <= 0 {
+		return nil, errBadSnapshot
+	}
+	b = b[n:]
+	l, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < l {
+		return nil, errBadSnapshot
+	}
+	if err := proto.Unmarshal(b[n:n+int(l)], m.conf); err != nil {
+		return nil, fmt.Errorf("%w: conf state: %v", errBadSnapshot, err)
+	}
+	d, err := kvpb.DecodeRangeDescriptor(b[n+int(l):])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadSnapshot, err)
+	}
+	m.desc = *d
+	if m.index == 0 || len(m.desc.EndKey) == 0 {
+		return nil, fmt.Errorf("%w: index %d, descriptor %s", errBadSnapshot, m.index, &m.desc)
+	}
+	return m, nil
+}
+
+// replicatedSpans are the user-key spans of a range's replicated data:
+// its range-ID-local replicated keys, the transaction records anchored in
+// its span, and its global keys. A snapshot carries exactly these.
+func replicatedSpans(rangeID int64, desc *kvpb.RangeDescriptor) []kvpb.Span {
+	var out []kvpb.Span
+	for _, k := range keys.ReplicatedRangeIDKeys(rangeID) {
+		out = append(out, kvpb.Span{Key: k, EndKey: append(append([]byte(nil), k...), 0)})
+	}
+	return append(out, keys.TxnRecordSpan(desc.StartKey, desc.EndKey), desc.Span())
+}
+
+// sendSnapshot streams one snapshot of rangeID to node to.
+func (s *Store) sendSnapshot(ctx context.Context, rangeID int64, to int32) error {
+	st, ok := s.cfg.Transport.(transport.SnapshotTransport)
+	if !ok {
+		return errors.New("the transport does not carry snapshots")
+	}
+	snapper, ok := s.cfg.Engine.(storage.Snapshotter)
+	if !ok {
+		return errors.New("the engine cannot take snapshots")
+	}
+	es := snapper.NewSnapshot()
+	defer func() { _ = es.Close() }()
+	meta, err := readSnapMeta(es, rangeID)
+	if err != nil {
+		return err
+	}
+	raw, err := meta.encode()
+	if err != nil {
+		return err
+	}
+	s.log.Info("sending snapshot", "range", rangeID, "to", to, "index", meta.index, "desc", meta.desc.String())
+	h := transport.SnapshotHeader{RangeID: rangeID, Meta: raw}
+	return st.SendSnapshot(ctx, s.cfg.NodeID, to, h, snapshotChunks(es, replicatedSpans(rangeID, &meta.desc), s.cfg.SnapshotChunkBytes))
+}
+
+// readSnapMeta reads, from an engine snapshot, the applied index of
+// rangeID, its term, and the conf state and descriptor as of it.
+func readSnapMeta(r storage.Reader, rangeID int64) (*snapMeta, error) {
+	raw, ok, err := mvcc.GetUnversioned(r, keys.RangeAppliedStateKey(rangeID))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("r%d: no applied state to snapshot", rangeID)
+	}
+	as, err := decodeAppliedState(raw)
+	if err != nil {
+		return nil, err
+	}
+	m := &snapMeta{index: as.raftIndex}
+	if m.term, err = raftlog.TermAt(r, rangeID, m.index); err != nil {
+		return nil, fmt.Errorf("r%d: term of applied index %d: %w", rangeID, m.index, err)
+	}
+	if m.conf, err = raftlog.LoadConfState(r, rangeID); err != nil {
+		return nil, err
+	}
+	if raw, ok, err := mvcc.GetUnversioned(r, keys.RangeDescriptorStateKey(rangeID)); err != nil {
+		return nil, err
+	} else if ok {
+		d, err := kvpb.DecodeRangeDescriptor(raw)
+		if err != nil {
+			return nil, err
+		}
+		m.desc = *d
+	} else if rangeID == FirstRangeID {
+		m.desc = firstRangeDescriptor(nil)
+	} else {
+		return nil, fmt.Errorf("r%d: no descriptor to snapshot", rangeID)
+	}
+	m.desc.Replicas = replicasFromConfState(m.conf)
+	return m, nil
+}
+
+// snapshotChunks streams the data of spans in r as a byte stream of
+// records cut into chunks of at most chunkBytes (a record may straddle
+// chunks):
+//
+//	record:  uvarint(len(key)) key uvarint(len(value)) value
+//	trailer: uvarint(0) uvarint(number of records)
+//
+// where key is the engine encoding of the MVCC key. One chunk buffer is
+// reused: only it and the current key/value are in memory.
+func snapshotChunks(r storage.Reader, spans []kvpb.Span, chunkBytes int) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		buf := make([]byte, 0, chunkBytes)
+		emit := func(p []byte) bool {
+			for len(p) > 0 {
+				n := min(len(p), chunkBytes-len(buf))
+				buf = append(buf, p[:n]...)
+				p = p[n:]
+				if len(buf) == chunkBytes {
+					if !yield(buf, nil) {
+						return false
+					}
+					buf = buf[:0]
+				}
+			}
+			return true
+		}
+		var hdr, key []byte
+		var count uint64
+		for _, sp := range spans {
+			it, err := r.NewIter(storage.IterOptions{LowerBound: sp.Key, UpperBound: sp.EndKey})
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for ok := it.SeekGE(storage.MVCCKey{Key: sp.Key}); ok; ok = it.Next() {
+				v, err := it.Value()
+				if err != nil {
+					_ = it.Close()
+					yield(nil, err)
+					return
+				}
+				key = storage.EncodeMVCCKey(key[:0], it.Key())
+				hdr = binary.AppendUvarint(hdr[:0], uint64(len(key)))
+				if !emit(hdr) || !emit(key) {
+					_ = it.Close()
+					return
+				}
+				hdr = binary.AppendUvarint(hdr[:0], uint64(len(v)))
+				if !emit(hdr) || !emit(v) {
+					_ = it.Close()
+					return
+				}
+				count++
+			}
+			err = it.Err()
+			_ = it.Close()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+		}
+		hdr = binary.AppendUvarint(binary.AppendUvarint(hdr[:0], 0), count)
+		if !emit(hdr) {
+			return
+		}
+		if len(buf) > 0 {
+			yield(buf, nil)
+		}
+	}
+}
+
+// snapshotParser decodes the record stream of snapshotChunks. Only an
+// incomplete record is carried from one chunk to the next.
+type snapshotParser struct {
+	pend  []byte
+	count uint64
+	done  bool
+}
+
+// feed parses chunk and calls put for each complete record.
+func (p *snapshotParser) feed(chunk []byte, put func(k storage.MVCCKey, v []byte) error) error {
+	if p.done {
+		return fmt.Errorf("%w: data after the trailer", errBadSnapshot)
+	}
+	p.pend = append(p.pend, chunk...)
+	b := p.pend
+	for len(b) > 0 {
+		kl, n := binary.Uvarint(b)
+		if n == 0 {
+			break // the varint continues in the next chunk
+		}
+		if n < 0 {
+			return errBadSnapshot
+		}
+		rest := b[n:]
+		if kl == 0 {
+			c, m := binary.Uvarint(rest)
+			if m == 0 {
+				break
+			}
+			if m < 0 || c != p.count || len(rest) != m {
+				return fmt.Errorf("%w: trailer counts %d records, received %d", errBadSnapshot, c, p.count)
+			}
+			p.done = true
+			b = nil
+			break
+		}
+		if uint64(len(rest)) < kl {
+			break
+		}
+		key := rest[:kl]
+		rest = rest[kl:]
+		vl, m := binary.Uvarint(rest)
+		if m == 0 {
+			break
+		}
+		if m < 0 || uint64(len(rest)-m) < vl {
+			if m < 0 {
+				return errBadSnapshot
+			}
+			break
+		}
+		k, err := storage.DecodeMVCCKey(key)
+		if err != nil {
+			return err
+		}
+		if err := put(k, rest[m:m+int(vl)]); err != nil {
+			return err
+		}
+		p.count++
+		b = rest[m+int(vl):]
+	}
+	p.pend = p.pend[:copy(p.pend, b)]
+	return nil
+}
+
+// HandleSnapshot implements transport.SnapshotHandler: it applies a
+// snapshot sent to this node, creating the replica if it has none.
+func (s *Store) HandleSnapshot(ctx context.Context, from int32, h transport.SnapshotHeader, chunks iter.Seq2[[]byte, error]) error {
+	meta, err := decodeSnapMeta(h.Meta)
+	if err != nil {
+		return err
+	}
+	if meta.desc.RangeID != h.RangeID {
+		return fmt.Errorf("%w: descriptor of r%d in a snapshot of r%d", errBadSnapshot, meta.desc.RangeID, h.RangeID)
+	}
+	if !confHas(meta.conf, s.cfg.NodeID) {
+		return fmt.Errorf("r%d: snapshot at %d does not include n%d", h.RangeID, meta.index, s.cfg.NodeID)
+	}
+	r := s.Replica(h.RangeID)
+	if r == nil {
+		if r, err = s.createReplica(h.RangeID); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.stopCtx, cancel)()
+	if err := r.applySnapshot(ctx, from, meta, chunks); err != nil {
+		s.log.Warn("snapshot refused or failed", "range", h.RangeID, "from", from, "index", meta.index, "err", err)
+		return err
+	}
+	s.snaps.mu.Lock()
+	s.snaps.applied++
+	s.snaps.mu.Unlock()
+	s.log.Info("snapshot applied", "range", h.RangeID, "from", from, "index", meta.index, "desc", meta.desc.String())
+	return nil
+}
+
+func confHas(cs *raftpb.ConfState, node int32) bool {
+	for _, l := range [][]uint64{cs.GetVoters(), cs.GetLearners(), cs.GetVotersOutgoing(), cs.GetLearnersNext()} {
+		for _, id := range l {
+			if id == uint64(node) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// errStaleSnapshot: the replica already has what the snapshot holds.
+var errStaleSnapshot = errors.New("replication: snapshot is not newer than the replica")
+
+// applySnapshot installs a snapshot on r (see the top of this file).
+func (r *Replica) applySnapshot(ctx context.Context, from int32, meta *snapMeta, chunks iter.Seq2[[]byte, error]) error {
+	s := r.store
+	r.snap.raftMu.Lock()
+	defer r.snap.raftMu.Unlock()
+	if r.snap.destroyed {
+		return fmt.Errorf("r%d: replica removed", r.rangeID)
+	}
+	hs, _, err := r.log.InitialState()
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	applied := r.mu.applied.raftIndex
+	leader := r.mu.raw.BasicStatus().RaftState == raft.StateLeader
+	leaseErr := r.checkLeaseLocked(s.cfg.Clock.Now(), hlc.Timestamp{})
+	oldDesc := *r.mu.desc.Clone()
+	r.mu.Unlock()
+	switch {
+	case meta.index <= applied || meta.index < hs.GetCommit():
+		return fmt.Errorf("%w: snapshot at %d, applied %d, committed %d", errStaleSnapshot, meta.index, applied, hs.GetCommit())
+	case leader || leaseErr == nil:
+		return fmt.Errorf("r%d: n%d leads or holds the lease; it takes no snapshot", r.rangeID, s.cfg.NodeID)
+	}
+	if d := s.overlappingReplica(r, &meta.desc); d != nil {
+		return fmt.Errorf("r%d: snapshot %s overlaps r%d %s on n%d", r.rangeID, &meta.desc, d.RangeID, d, s.cfg.NodeID)
+	}
+
+	// Step 1: the marker, and the old data gone. From here on the replica
+	// is uninitialized until the snapshot completes.
+	eng := s.cfg.Engine
+	b := eng.NewBatch()
+	err = func() error {
+		if err := mvcc.PutUnversioned(b, raftlog.SnapshotPendingKey(r.rangeID), kvpb.AppendRangeDescriptor(nil, &meta.desc)); err != nil {
+			return err
+		}
+		if err := clearReplicatedData(b, r.rangeID, &meta.desc); err != nil {
+			return err
+		}
+		if len(oldDesc.EndKey) > 0 {
+			if err := clearReplicatedData(b, r.rangeID, &oldDesc); err != nil {
+				return err
+			}
+		}
+		return b.Commit(true)
+	}()
+	b.Close()
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID}
+	r.mu.Unlock()
+
+	err = r.writeSnapshotData(ctx, meta, chunks)
+	if err == nil {
+		err = r.installSnapshotLocked(meta)
+	}
+	if err != nil {
+		if rerr := r.resetLocked(&meta.desc); rerr != nil {
+			s.log.Error("cannot reset a replica after a failed snapshot; it stops", "range", r.rangeID, "err", rerr)
+			r.destroyLocked(false)
+		}
+		return err
+	}
+	return nil
+}
+
+// writeSnapshotData is step 2: the chunks, in unsynced batches.
+func (r *Replica) writeSnapshotData(ctx context.Context, meta *snapMeta, chunks iter.Seq2[[]byte, error]) error {
+	s := r.store
+	spans := replicatedSpans(r.rangeID, &meta.desc)
+	b := s.cfg.Engine.NewBatch()
+	defer func() { b.Close() }()
+	put := func(k storage.MVCCKey, v []byte) error {
+		in := false
+		for _, sp := range spans {
+			if sp.ContainsKey(k.Key) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return fmt.Errorf("%w: key %s outside %s", errBadSnapshot, k, &meta.desc)
+		}
+		return b.Put(k, v)
+	}
+	var p snapshotParser
+	n := 0
+	for c, err := range chunks {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if len(c) > s.cfg.SnapshotChunkBytes {
+			return fmt.Errorf("%w: chunk of %d bytes, limit %d", errBadSnapshot, len(c), s.cfg.SnapshotChunkBytes)
+		}
+		if err := p.feed(c, put); err != nil {
+			return err
+		}
+		if b.Len() >= snapshotBatchBytes {
+			if err := b.Commit(false); err != nil {
+				return err
+			}
+			b.Close()
+			b = s.cfg.Engine.NewBatch()
+		}
+		n++
+		if h := s.cfg.TestingSnapshotChunkHook; h != nil {
+			if err := h(ctx, s.cfg.NodeID, r.rangeID, n, len(c)); err != nil {
+				return err
+			}
+		}
+	}
+	if !p.done || len(p.pend) > 0 {
+		return fmt.Errorf("%w: stream ended without its trailer", errBadSnapshot)
+	}
+	return b.Commit(false)
+}
+
+// installSnapshotLocked is steps 3 and 4. r.snap.raftMu is held.
+func (r *Replica) installSnapshotLocked(meta *snapMeta) error {
+	s := r.store
+	eng := s.cfg.Engine
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := eng.NewBatch()
+	defer b.Close()
+	if err := r.log.InstallSnapshot(b, meta.index, meta.term, meta.conf); err != nil {
+		return err
+	}
+	if err := mvcc.PutUnversioned(b, keys.RangeDescriptorStateKey(r.rangeID), kvpb.AppendRangeDescriptor(nil, &meta.desc)); err != nil {
+		return err
+	}
+	if err := b.Clear(storage.MVCCKey{Key: raftlog.SnapshotPendingKey(r.rangeID)}); err != nil {
+		return err
+	}
+	// Synced: the raft state must never claim a snapshot whose data a
+	// crash could lose (this sync also makes the data batches durable).
+	if err := b.Commit(true); err != nil {
+		return err
+	}
+	if err := r.reopenRaftLocked(meta.index); err != nil {
+		return err
+	}
+	return r.reloadStateLocked()
+}
+
+// reopenRaftLocked replaces the replica's raft.Storage and RawNode by ones
+// opened on the durable raft state, as after a restart. Raft's in-memory
+// state that was never persisted is dropped, which is safe: nothing was
+// sent or acknowledged on its basis (persist before send).
+func (r *Replica) reopenRaftLocked(applied uint64) error {
+	st, err := raftlog.Open(r.store.cfg.Engine, r.rangeID)
+	if err != nil {
+		return err
+	}
+	raw, err := raft.NewRawNode(&raft.Config{
+		ID:                        uint64(r.store.cfg.NodeID),
+		ElectionTick:              r.store.cfg.ElectionTicks,
+		HeartbeatTick:             1,
+		Storage:                   st,
+		Applied:                   applied,
+		MaxSizePerMsg:             1 << 20,
+		MaxCommittedSizePerReady:  16 << 20,
+		MaxUncommittedEntriesSize: 64 << 20,
+		MaxInflightMsgs:           64,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    raftLogger{r.store.log.With("range", r.rangeID)},
+	})
+	if err != nil {
+		return err
+	}
+	r.log, r.mu.raw = st, raw
+	r.mu.leader = 0
+	r.mu.leaseReq = 0
+	r.mu.confChangePending = false
+	r.mu.campaignAfterAdvance = false
+	return nil
+}
+
+// reloadStateLocked reads the replica's replicated state back from the
+// engine after a snapshot replaced it.
+func (r *Replica) reloadStateLocked() error {
+	eng := r.store.cfg.Engine
+	r.mu.applied = appliedState{}
+	if raw, ok, err := mvcc.GetUnversioned(eng, keys.RangeAppliedStateKey(r.rangeID)); err != nil {
+		return err
+	} else if ok {
+		if r.mu.applied, err = decodeAppliedState(raw); err != nil {
+			return err
+		}
+	}
+	r.mu.nextLeaseIdx = r.mu.applied.leaseIndex
+	r.mu.lease = lease.Lease{}
+	if raw, ok, err := mvcc.GetUnversioned(eng, keys.RangeLeaseKey(r.rangeID)); err != nil {
+		return err
+	} else if ok {
+		if r.mu.lease, err = decodeLease(raw); err != nil {
+			return err
+		}
+	}
+	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID}
+	if raw, ok, err := mvcc.GetUnversioned(eng, keys.RangeDescriptorStateKey(r.rangeID)); err != nil {
+		return err
+	} else if ok {
+		d, err := kvpb.DecodeRangeDescriptor(raw)
+		if err != nil {
+			return err
+		}
+		r.mu.desc = *d
+	}
+	// Proposals made here before the snapshot may have applied in the
+	// part of the log it covers: nobody can tell.
+	for id, p := range r.mu.proposals {
+		delete(r.mu.proposals, id)
+		p.finish(&kvpb.AmbiguousResultError{Msg: fmt.Sprintf("r%d: the replica installed a snapshot while the write was being replicated", r.rangeID)})
+	}
+	return r.pipeline.ReloadReplicatedState()
+}
+
+// clearReplicatedData writes into b the removal of the range's replicated
+// data described by desc.
+func clearReplicatedData(b *storage.Batch, rangeID int64, desc *kvpb.RangeDescriptor) error {
+	for _, sp := range replicatedSpans(rangeID, desc) {
+		if err := b.ClearRange(sp.Key, sp.EndKey); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resetLocked empties the replica after a snapshot failed once its marker
+// was written: the data of desc (partly written) and of its range-ID keys,
+// and its raft log and conf state (term and vote stay), with the marker
+// kept so that a crash before the next snapshot leads here again. The
+// replica restarts raft from nothing: the leader sends a new snapshot.
+// r.snap.raftMu is held.
+func (r *Replica) resetLocked(desc *kvpb.RangeDescriptor) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.store.cfg.Engine.NewBatch()
+	defer b.Close()
+	if err := clearReplicatedData(b, r.rangeID, desc); err != nil {
+		return err
+	}
+	if err := r.log.ResetState(b); err != nil {
+		return err
+	}
+	if err := b.Commit(true); err != nil {
+		return err
+	}
+	if err := r.reopenRaftLocked(0); err != nil {
+		return err
+	}
+	if err := r.reloadStateLocked(); err != nil {
+		return err
+	}
+	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID}
+	return nil
+}
+
+// recoverInterruptedSnapshot runs when a replica opens: if a snapshot was
+// being applied when the process died, the replica's data is partial. It
+// is cleared again together with the raft log (term and vote stay); the
+// marker stays until a snapshot completes, so the replica opens
+// uninitialized (pending) and the leader sends it a new snapshot.
+func recoverInterruptedSnapshot(eng storage.Engine, rangeID int64) (pending bool, err error) {
+	raw, ok, err := mvcc.GetUnversioned(eng, raftlog.SnapshotPendingKey(rangeID))
+	if err != nil || !ok {
+		return false, err
+	}
+	desc, err := kvpb.DecodeRangeDescriptor(raw)
+	if err != nil {
+		return false, fmt.Errorf("r%d: snapshot marker: %w", rangeID, err)
+	}
+	b := eng.NewBatch()
+	defer b.Close()
+	if err := clearReplicatedData(b, rangeID, desc); err != nil {
+		return false, err
+	}
+	if err := raftlog.ResetState(b, rangeID); err != nil {
+		return false, err
+	}
+	if err := b.Commit(true); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// overlappingReplica returns the descriptor of another replica on this
+// store, holding data (initialized and applied something), whose span
+// overlaps desc.
+func (s *Store) overlappingReplica(self *Replica, desc *kvpb.RangeDescriptor) *kvpb.RangeDescriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, o := range s.replicas {
+		if o == self || o.rangeID == desc.RangeID {
+			continue
+		}
+		o.mu.Lock()
+		hit := o.initializedLocked() && o.mu.applied.raftIndex > 0 && o.mu.desc.Span().Overlaps(desc.Span())
+		d := o.mu.desc.Clone()
+		o.mu.Unlock()
+		if hit {
+			return d
+		}
+	}
+	return nil
+}
+
+// RaftLogBounds returns the first and last index of the replica's raft log
+// (first = last+1 when it is empty).
+func (r *Replica) RaftLogBounds() (first, last uint64) {
+	r.snap.raftMu.Lock()
+	defer r.snap.raftMu.Unlock()
+	first, _ = r.log.FirstIndex()
+	last, _ = r.log.LastIndex()
+	return first, last
+}
