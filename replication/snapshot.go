@@ -109,7 +109,8 @@ func (c *Config) ensureSnapshotDefaults() {
 	}
 }
 
-// snapshotBatchBytes: a receiver commits its writes every this many bytes.
+// snapshotBatchBytes: a receiver commits its writes every this many bytes
+// (or four chunks, if less).
 const snapshotBatchBytes = 1 << 20
 
 // listen registers the Store with the transport for raft messages and, if
@@ -613,7 +614,7 @@ func (r *Replica) writeSnapshotData(ctx context.Context, meta *snapMeta, chunks 
 		if err := p.feed(c, put); err != nil {
 			return err
 		}
-		if b.Len() >= snapshotBatchBytes {
+		if b.Len() >= min(snapshotBatchBytes, 4*s.cfg.SnapshotChunkBytes) {
 			if err := b.Commit(false); err != nil {
 				return err
 			}
