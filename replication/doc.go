@@ -26,7 +26,8 @@
 //     the leader's log or are new, and applied crash-safely (a pending
 //     marker, then a synced install and a RawNode restart on it).
 //
-// Not yet: merges, closed timestamps and follower reads.
+// Not yet: more than one range (splits, merges, range descriptors in a
+// meta range), closed timestamps and follower reads.
 //
 // Subpackages: raftlog (raft.Storage over kv/storage), lease and closedts
 // (pure rules), transport (raft message transport, in-memory with fault
