@@ -25,7 +25,9 @@ import (
 //   - A follower truncates up to its applied index: its own log is only
 //     for itself (a new leader sends from its own log, or a snapshot).
 //   - A leader keeps the entries its recently active followers still need
-//     (the lowest Match among them), so that they catch up from the log,
+//     (the lowest Match among them, or for one receiving a snapshot the
+//     index raft asked the snapshot for, where raft probes it afterwards),
+//     so that they catch up from the log,
 //     unless the log holds more than Config.RaftLogMaxEntries entries or
 //     Config.RaftLogMaxBytes bytes: then it truncates to its applied index
 //     and a follower left behind gets a snapshot. Followers that are not
@@ -78,10 +80,17 @@ func (r *Replica) maybeTruncateLog() error {
 	r.mu.Unlock()
 	if st.RaftState == raft.StateLeader && !over {
 		for id, pr := range st.Progress {
-			if id == uint64(s.cfg.NodeID) || !pr.RecentActive || pr.State == tracker.StateSnapshot {
-				continue
+			switch {
+			case id == uint64(s.cfg.NodeID) || !pr.RecentActive:
+			case pr.State == tracker.StateSnapshot:
+				// After the snapshot, raft probes the follower at the
+				// index it asked the snapshot for: keep that entry, so the
+				// follower answers with its new commit index rather than
+				// needing another snapshot.
+				target = min(target, pr.PendingSnapshot)
+			default:
+				target = min(target, pr.Match)
 			}
-			target = min(target, pr.Match)
 		}
 	}
 	if target < first {
@@ -116,7 +125,9 @@ var errReplicaDestroyed = errors.New("replication: replica destroyed")
 
 // maybeDestroyRemoved destroys the replica once it has applied a
 // configuration without itself and stayed out of its range's
-// configuration, with nothing left to apply, for ten election timeouts.
+// configuration, with nothing left to apply (no entry past the applied
+// index, not even uncommitted: it acknowledged nothing the leader could
+// count on), for ten election timeouts.
 //
 // Why not at once, when the removal applies: replica IDs are node IDs, so
 // a node removed and added back again replays, when its log starts at 1,
@@ -136,10 +147,11 @@ func (r *Replica) maybeDestroyRemoved() {
 	st := r.mu.raw.Status()
 	applied := r.mu.applied.raftIndex
 	r.mu.Unlock()
+	last, _ := r.log.LastIndex()
 	_, voter := st.Config.Voters.IDs()[self]
 	_, learner := st.Config.Learners[self]
 	_, learnerNext := st.Config.LearnersNext[self]
-	if voter || learner || learnerNext || applied == 0 || st.GetCommit() > applied {
+	if voter || learner || learnerNext || applied == 0 || st.GetCommit() > applied || last > applied {
 		r.snap.notMemberSince = time.Time{}
 		return
 	}

@@ -97,8 +97,7 @@ func (p *proposal) finish(err error) {
 var errReplicaStopped = errors.New("replica stopped")
 
 func newReplica(s *Store, rangeID int64) (*Replica, error) {
-	snapPending, err := recoverInterruptedSnapshot(s.cfg.Engine, rangeID)
-	if err != nil {
+	if err := recoverSnapshot(s.cfg.Engine, rangeID); err != nil {
 		return nil, err
 	}
 	st, err := raftlog.Open(s.cfg.Engine, rangeID)
@@ -140,9 +139,6 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 		r.mu.desc = firstRangeDescriptor(nil)
 	} else {
 		r.mu.desc = kvpb.RangeDescriptor{RangeID: rangeID}
-	}
-	if snapPending {
-		r.mu.desc = kvpb.RangeDescriptor{RangeID: rangeID} // until a snapshot completes
 	}
 	if r.initializedLocked() && len(r.mu.desc.Replicas) == 0 {
 		r.mu.desc.Replicas = replicasFromConfState(cs)

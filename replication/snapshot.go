@@ -37,16 +37,26 @@ import (
 // report waits Config.SnapshotRetryBackoff, during which raft (whose
 // progress for the follower stays in StateSnapshot) asks for no other.
 //
-// Receiving: Store.HandleSnapshot validates the header, then, holding the
-// replica's raftMu (so its Ready loop is paused):
-//  1. writes, synced, the snapshot-pending marker with the incoming
-//     descriptor, together with the removal of the replica's old data and
-//     of whatever lies in the incoming span;
-//  2. writes the data chunk by chunk in unsynced batches;
-//  3. in one synced batch (which, the WAL being sequential, also makes the
-//     batches of step 2 durable): the raft state of the snapshot (truncated
-//     state, hard state, conf state: raftlog.InstallSnapshot), the
-//     descriptor, and the marker's removal;
+// Receiving: Store.HandleSnapshot validates the header (newer than what
+// the replica applied and durably committed; the replica is in the
+// snapshot's configuration, neither leads nor holds the lease; no other
+// replica with data on the store overlaps the span), then:
+//  1. stages the data: the records go, in unsynced batches, under the
+//     replica's staging span (raftlog.SnapshotStagingSpan), while the
+//     replica goes on as before. A failure drops the staged data; a crash
+//     leaves it, and the replica drops it when it opens. Either way the
+//     replica is untouched and the leader sends another snapshot later.
+//  2. with the Ready loop paused (raftMu) and the checks done again,
+//     commits the snapshot in one synced batch (which, the WAL being
+//     sequential, also makes the staged data durable): the raft state
+//     (truncated state, hard state, conf state: raftlog.InstallSnapshot)
+//     and an installing marker naming the new and old descriptors;
+//  3. moves the data into place (moveStaged): clears the old and new
+//     spans, copies the staged records in unsynced batches, and in a last
+//     synced batch writes the descriptor and removes the staged data and
+//     the marker. A crash in this step is repaired when the replica opens:
+//     the marker makes it run the (idempotent) move again before raft
+//     reads its state.
 //  4. replaces the replica's raft.Storage and RawNode by ones opened on the
 //     new state (raft restarts from it as after a crash, with Applied = the
 //     snapshot index) and reloads its in-memory state.
@@ -54,23 +64,23 @@ import (
 // Raft never sees the MsgSnap on the receiving side: restarting the
 // RawNode from storage that already holds the snapshot is what etcd raft
 // does after a crash, so it needs no snapshot in a Ready (MsgSnap arriving
-// as a raft message is dropped). A snapshot interrupted after step 1
-// leaves the marker: the replica is reset to empty (data and raft log
-// gone, term and vote kept) right away, or at the next open after a crash,
-// and stays uninitialized until the leader sends another one.
+// as a raft message is dropped). The raft log a replica acknowledged is
+// never lost: InstallSnapshot keeps the entries after the snapshot when the
+// log agrees with it there, and a failed snapshot changes nothing (raft
+// assumes a follower never forgets entries it acknowledged).
 
 // snapState is the per-replica state of snapshots, truncation and removal.
 type snapState struct {
 	// raftMu is held by the Ready loop around each Ready, and by whoever
 	// rewrites the replica's raft state behind raft's back (a snapshot
 	// being applied, log truncation, destruction), so that no Ready is
-	// in progress meanwhile. Order: raftMu before Replica.mu.
+	// in progress meanwhile. Order: recvMu, raftMu, Replica.mu.
 	raftMu sync.Mutex
+	// recvMu serializes the snapshots a replica receives.
+	recvMu sync.Mutex
 	// destroyed (under raftMu): the replica was removed; the Ready loop
 	// does nothing more and stopC is closed.
 	destroyed bool
-	stopC     chan struct{}
-	stopOnce  sync.Once
 	// notMemberSince (under raftMu): when the replica, fully applied, was
 	// first seen outside its range's configuration (zero while a member).
 	notMemberSince time.Time
@@ -487,7 +497,7 @@ func (s *Store) HandleSnapshot(ctx context.Context, from int32, h transport.Snap
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.stopCtx, cancel)()
-	if err := r.applySnapshot(ctx, from, meta, chunks); err != nil {
+	if err := r.applySnapshot(ctx, meta, chunks); err != nil {
 		s.log.Warn("snapshot refused or failed", "range", h.RangeID, "from", from, "index", meta.index, "err", err)
 		return err
 	}
@@ -512,80 +522,83 @@ func confHas(cs *raftpb.ConfState, node int32) bool {
 // errStaleSnapshot: the replica already has what the snapshot holds.
 var errStaleSnapshot = errors.New("replication: snapshot is not newer than the replica")
 
-// applySnapshot installs a snapshot on r (see the top of this file).
-func (r *Replica) applySnapshot(ctx context.Context, from int32, meta *snapMeta, chunks iter.Seq2[[]byte, error]) error {
+// checkSnapshotLocked refuses a snapshot the replica must not install.
+// r.mu is held.
+func (r *Replica) checkSnapshotLocked(meta *snapMeta) error {
 	s := r.store
-	r.snap.raftMu.Lock()
-	defer r.snap.raftMu.Unlock()
-	if r.snap.destroyed {
-		return fmt.Errorf("r%d: replica removed", r.rangeID)
-	}
 	hs, _, err := r.log.InitialState()
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	applied := r.mu.applied.raftIndex
-	leader := r.mu.raw.BasicStatus().RaftState == raft.StateLeader
-	leaseErr := r.checkLeaseLocked(s.cfg.Clock.Now(), hlc.Timestamp{})
-	oldDesc := *r.mu.desc.Clone()
-	r.mu.Unlock()
 	switch {
-	case meta.index <= applied || meta.index < hs.GetCommit():
-		return fmt.Errorf("%w: snapshot at %d, applied %d, committed %d", errStaleSnapshot, meta.index, applied, hs.GetCommit())
-	case leader || leaseErr == nil:
+	case meta.index <= r.mu.applied.raftIndex || meta.index < hs.GetCommit():
+		return fmt.Errorf("%w: snapshot at %d, applied %d, committed %d", errStaleSnapshot, meta.index, r.mu.applied.raftIndex, hs.GetCommit())
+	case r.mu.raw.BasicStatus().RaftState == raft.StateLeader || r.checkLeaseLocked(s.cfg.Clock.Now(), hlc.Timestamp{}) == nil:
 		return fmt.Errorf("r%d: n%d leads or holds the lease; it takes no snapshot", r.rangeID, s.cfg.NodeID)
+	}
+	return nil
+}
+
+// applySnapshot installs a snapshot on r (see the top of this file).
+func (r *Replica) applySnapshot(ctx context.Context, meta *snapMeta, chunks iter.Seq2[[]byte, error]) error {
+	s := r.store
+	r.snap.recvMu.Lock()
+	defer r.snap.recvMu.Unlock()
+	r.mu.Lock()
+	err := r.checkSnapshotLocked(meta)
+	r.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	if d := s.overlappingReplica(r, &meta.desc); d != nil {
 		return fmt.Errorf("r%d: snapshot %s overlaps r%d %s on n%d", r.rangeID, &meta.desc, d.RangeID, d, s.cfg.NodeID)
 	}
-
-	// Step 1: the marker, and the old data gone. From here on the replica
-	// is uninitialized until the snapshot completes.
-	eng := s.cfg.Engine
-	b := eng.NewBatch()
-	err = func() error {
-		if err := mvcc.PutUnversioned(b, raftlog.SnapshotPendingKey(r.rangeID), kvpb.AppendRangeDescriptor(nil, &meta.desc)); err != nil {
-			return err
+	// Stage: the data goes under the staging prefix; the replica goes on
+	// as before meanwhile, and a failure or crash leaves it untouched.
+	if err := r.stageSnapshot(ctx, meta, chunks); err != nil {
+		if cerr := clearStaging(s.cfg.Engine, r.rangeID); cerr != nil {
+			s.log.Warn("cannot clear a failed snapshot's staging data", "range", r.rangeID, "err", cerr)
 		}
-		if err := clearReplicatedData(b, r.rangeID, &meta.desc); err != nil {
-			return err
-		}
-		if len(oldDesc.EndKey) > 0 {
-			if err := clearReplicatedData(b, r.rangeID, &oldDesc); err != nil {
-				return err
-			}
-		}
-		return b.Commit(true)
-	}()
-	b.Close()
-	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID}
-	r.mu.Unlock()
-
-	err = r.writeSnapshotData(ctx, meta, chunks)
-	if err == nil {
-		err = r.installSnapshotLocked(meta)
+	r.snap.raftMu.Lock()
+	defer r.snap.raftMu.Unlock()
+	if !r.snap.destroyed {
+		r.mu.Lock()
+		err = r.checkSnapshotLocked(meta) // the replica may have moved on
+		r.mu.Unlock()
+	} else {
+		err = fmt.Errorf("r%d: replica removed", r.rangeID)
 	}
 	if err != nil {
-		if rerr := r.resetLocked(&meta.desc); rerr != nil {
-			s.log.Error("cannot reset a replica after a failed snapshot; it stops", "range", r.rangeID, "err", rerr)
-			r.destroyLocked(false)
+		if cerr := clearStaging(s.cfg.Engine, r.rangeID); cerr != nil {
+			s.log.Warn("cannot clear a refused snapshot's staging data", "range", r.rangeID, "err", cerr)
 		}
+		return err
+	}
+	if err := r.installSnapshotLocked(meta); err != nil {
+		// The snapshot's raft state may be durable and its data half
+		// moved: the replica stops; reopening it finishes the move.
+		s.log.Error("installing a snapshot failed; the replica stops", "range", r.rangeID, "err", err)
+		r.destroyLocked(false)
 		return err
 	}
 	return nil
 }
 
-// writeSnapshotData is step 2: the chunks, in unsynced batches.
-func (r *Replica) writeSnapshotData(ctx context.Context, meta *snapMeta, chunks iter.Seq2[[]byte, error]) error {
+// stageSnapshot writes the chunks, in unsynced batches, under the
+// replica's staging prefix (raftlog.SnapshotStagingSpan), after clearing
+// whatever an earlier attempt left there.
+func (r *Replica) stageSnapshot(ctx context.Context, meta *snapMeta, chunks iter.Seq2[[]byte, error]) error {
 	s := r.store
 	spans := replicatedSpans(r.rangeID, &meta.desc)
+	stage, stageEnd := raftlog.SnapshotStagingSpan(r.rangeID)
 	b := s.cfg.Engine.NewBatch()
 	defer func() { b.Close() }()
+	if err := b.ClearRange(stage, stageEnd); err != nil {
+		return err
+	}
+	var kbuf []byte
 	put := func(k storage.MVCCKey, v []byte) error {
 		in := false
 		for _, sp := range spans {
@@ -597,7 +610,8 @@ func (r *Replica) writeSnapshotData(ctx context.Context, meta *snapMeta, chunks 
 		if !in {
 			return fmt.Errorf("%w: key %s outside %s", errBadSnapshot, k, &meta.desc)
 		}
-		return b.Put(k, v)
+		kbuf = storage.EncodeMVCCKey(append(kbuf[:0], stage...), k)
+		return b.Put(storage.MVCCKey{Key: kbuf}, v)
 	}
 	var p snapshotParser
 	n := 0
@@ -634,32 +648,131 @@ func (r *Replica) writeSnapshotData(ctx context.Context, meta *snapMeta, chunks 
 	return b.Commit(false)
 }
 
-// installSnapshotLocked is steps 3 and 4. r.snap.raftMu is held.
+// installSnapshotLocked commits the snapshot (its raft state and the
+// installing marker, in one synced batch), moves the staged data into
+// place, and restarts raft on the new state. r.snap.raftMu is held.
 func (r *Replica) installSnapshotLocked(meta *snapMeta) error {
 	s := r.store
 	eng := s.cfg.Engine
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	oldDesc := *r.mu.desc.Clone()
+	r.mu.Unlock()
 	b := eng.NewBatch()
 	defer b.Close()
 	if err := r.log.InstallSnapshot(b, meta.index, meta.term, meta.conf); err != nil {
 		return err
 	}
-	if err := mvcc.PutUnversioned(b, keys.RangeDescriptorStateKey(r.rangeID), kvpb.AppendRangeDescriptor(nil, &meta.desc)); err != nil {
+	if err := mvcc.PutUnversioned(b, raftlog.SnapshotPendingKey(r.rangeID), encodeInstalling(&meta.desc, &oldDesc)); err != nil {
 		return err
 	}
-	if err := b.Clear(storage.MVCCKey{Key: raftlog.SnapshotPendingKey(r.rangeID)}); err != nil {
-		return err
-	}
-	// Synced: the raft state must never claim a snapshot whose data a
-	// crash could lose (this sync also makes the data batches durable).
+	// Synced: from here on the snapshot is installed, whatever happens;
+	// this also makes the staged data durable (the WAL is sequential).
 	if err := b.Commit(true); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID} // no data until moved
+	r.mu.Unlock()
+	if err := moveStaged(eng, r.rangeID, &meta.desc, &oldDesc); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err := r.reopenRaftLocked(meta.index); err != nil {
 		return err
 	}
 	return r.reloadStateLocked()
+}
+
+// encodeInstalling is the installing marker's value: the snapshot's
+// descriptor and the replica's previous one (whose data is cleared).
+func encodeInstalling(desc, old *kvpb.RangeDescriptor) []byte {
+	d := kvpb.AppendRangeDescriptor(nil, desc)
+	b := binary.AppendUvarint(nil, uint64(len(d)))
+	b = append(b, d...)
+	if len(old.EndKey) > 0 {
+		b = kvpb.AppendRangeDescriptor(b, old)
+	}
+	return b
+}
+
+func decodeInstalling(b []byte) (desc, old *kvpb.RangeDescriptor, err error) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < l {
+		return nil, nil, errBadSnapshot
+	}
+	if desc, err = kvpb.DecodeRangeDescriptor(b[n : n+int(l)]); err != nil {
+		return nil, nil, err
+	}
+	old = &kvpb.RangeDescriptor{}
+	if rest := b[n+int(l):]; len(rest) > 0 {
+		if old, err = kvpb.DecodeRangeDescriptor(rest); err != nil {
+			return nil, nil, err
+		}
+	}
+	return desc, old, nil
+}
+
+// moveStaged replaces the range's data by the staged snapshot: it clears
+// the spans of both descriptors, copies the staged records in unsynced
+// batches, and in a last synced batch writes the descriptor and removes
+// the staged data and the installing marker. It is idempotent, so a crash
+// anywhere in it is repaired by running it again (recoverSnapshot).
+func moveStaged(eng storage.Engine, rangeID int64, desc, old *kvpb.RangeDescriptor) error {
+	stage, stageEnd := raftlog.SnapshotStagingSpan(rangeID)
+	b := eng.NewBatch()
+	defer func() { b.Close() }()
+	if err := clearReplicatedData(b, rangeID, desc); err != nil {
+		return err
+	}
+	if len(old.EndKey) > 0 {
+		if err := clearReplicatedData(b, rangeID, old); err != nil {
+			return err
+		}
+	}
+	it, err := eng.NewIter(storage.IterOptions{LowerBound: stage, UpperBound: stageEnd})
+	if err != nil {
+		return err
+	}
+	for ok := it.SeekGE(storage.MVCCKey{Key: stage}); ok; ok = it.Next() {
+		k, err := storage.DecodeMVCCKey(it.Key().Key[len(stage):])
+		if err != nil {
+			_ = it.Close()
+			return err
+		}
+		v, err := it.Value()
+		if err != nil {
+			_ = it.Close()
+			return err
+		}
+		if err := b.Put(k, v); err != nil {
+			_ = it.Close()
+			return err
+		}
+		if b.Len() >= snapshotBatchBytes {
+			if err := b.Commit(false); err != nil {
+				_ = it.Close()
+				return err
+			}
+			b.Close()
+			b = eng.NewBatch()
+		}
+	}
+	err = it.Err()
+	_ = it.Close()
+	if err != nil {
+		return err
+	}
+	if err := mvcc.PutUnversioned(b, keys.RangeDescriptorStateKey(rangeID), kvpb.AppendRangeDescriptor(nil, desc)); err != nil {
+		return err
+	}
+	if err := b.ClearRange(stage, stageEnd); err != nil {
+		return err
+	}
+	if err := b.Clear(storage.MVCCKey{Key: raftlog.SnapshotPendingKey(rangeID)}); err != nil {
+		return err
+	}
+	return b.Commit(true)
 }
 
 // reopenRaftLocked replaces the replica's raft.Storage and RawNode by ones
@@ -747,62 +860,46 @@ func clearReplicatedData(b *storage.Batch, rangeID int64, desc *kvpb.RangeDescri
 	return nil
 }
 
-// resetLocked empties the replica after a snapshot failed once its marker
-// was written: the data of desc (partly written) and of its range-ID keys,
-// and its raft log and conf state (term and vote stay), with the marker
-// kept so that a crash before the next snapshot leads here again. The
-// replica restarts raft from nothing: the leader sends a new snapshot.
-// r.snap.raftMu is held.
-func (r *Replica) resetLocked(desc *kvpb.RangeDescriptor) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := r.store.cfg.Engine.NewBatch()
-	defer b.Close()
-	if err := clearReplicatedData(b, r.rangeID, desc); err != nil {
-		return err
-	}
-	if err := r.log.ResetState(b); err != nil {
-		return err
-	}
-	if err := b.Commit(true); err != nil {
-		return err
-	}
-	if err := r.reopenRaftLocked(0); err != nil {
-		return err
-	}
-	if err := r.reloadStateLocked(); err != nil {
-		return err
-	}
-	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID}
-	return nil
-}
-
-// recoverInterruptedSnapshot runs when a replica opens: if a snapshot was
-// being applied when the process died, the replica's data is partial. It
-// is cleared again together with the raft log (term and vote stay); the
-// marker stays until a snapshot completes, so the replica opens
-// uninitialized (pending) and the leader sends it a new snapshot.
-func recoverInterruptedSnapshot(eng storage.Engine, rangeID int64) (pending bool, err error) {
-	raw, ok, err := mvcc.GetUnversioned(eng, raftlog.SnapshotPendingKey(rangeID))
-	if err != nil || !ok {
-		return false, err
-	}
-	desc, err := kvpb.DecodeRangeDescriptor(raw)
-	if err != nil {
-		return false, fmt.Errorf("r%d: snapshot marker: %w", rangeID, err)
-	}
+// clearStaging removes whatever is staged for rangeID (not synced: staged
+// data is garbage until an installing marker refers to it).
+func clearStaging(eng storage.Engine, rangeID int64) error {
+	stage, stageEnd := raftlog.SnapshotStagingSpan(rangeID)
 	b := eng.NewBatch()
 	defer b.Close()
-	if err := clearReplicatedData(b, rangeID, desc); err != nil {
-		return false, err
+	if err := b.ClearRange(stage, stageEnd); err != nil {
+		return err
 	}
-	if err := raftlog.ResetState(b, rangeID); err != nil {
-		return false, err
+	return b.Commit(false)
+}
+
+// recoverSnapshot runs when a replica opens, before its raft state is
+// read. With an installing marker, the process died after a snapshot was
+// committed and before its data was all in place: the move is done again.
+// Without one, staged data is what an interrupted receipt left: dropped.
+func recoverSnapshot(eng storage.Engine, rangeID int64) error {
+	raw, ok, err := mvcc.GetUnversioned(eng, raftlog.SnapshotPendingKey(rangeID))
+	if err != nil {
+		return err
 	}
-	if err := b.Commit(true); err != nil {
-		return false, err
+	if ok {
+		desc, old, err := decodeInstalling(raw)
+		if err != nil {
+			return fmt.Errorf("r%d: installing marker: %w", rangeID, err)
+		}
+		return moveStaged(eng, rangeID, desc, old)
 	}
-	return true, nil
+	stage, stageEnd := raftlog.SnapshotStagingSpan(rangeID)
+	it, err := eng.NewIter(storage.IterOptions{LowerBound: stage, UpperBound: stageEnd})
+	if err != nil {
+		return err
+	}
+	staged := it.SeekGE(storage.MVCCKey{Key: stage})
+	err = it.Err()
+	_ = it.Close()
+	if err != nil || !staged {
+		return err
+	}
+	return clearStaging(eng, rangeID)
 }
 
 // overlappingReplica returns the descriptor of another replica on this

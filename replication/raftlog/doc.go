@@ -9,7 +9,8 @@
 //	"rftc"                the ConfState (marshaled raftpb.ConfState)
 //	"rftt"                the truncated state: index and term of the last
 //	                      truncated entry (marshaled raftpb.Entry, no data)
-//	"rfts"                a snapshot is being applied (SnapshotPendingKey)
+//	"rfts"                a snapshot is being installed (SnapshotPendingKey)
+//	"rftx" <engine key>   a snapshot's data being received (staging span)
 //
 // Invariants:
 //   - FirstIndex = truncated index + 1; LastIndex = index of the last entry,

@@ -212,11 +212,19 @@ func (c *Cluster) Kill(id int32) {
 	}
 	n.alive = false
 	c.mu.Unlock()
+	// Cut the node off first: a killed process sends nothing, so nothing
+	// it does after the crash point (acknowledging an entry its crash clone
+	// will not have) may reach the others.
+	wasIsolated := c.Transport.Isolated(id)
+	c.Transport.Isolate(id)
 	// Crash first, so nothing the stopping store writes survives.
 	crashed := n.FS.CrashClone(0, c.rng.Int64())
 	n.Store.Stop()
 	n.Engine.Close()
 	n.FS = crashed
+	if !wasIsolated {
+		c.Transport.Unisolate(id)
+	}
 	c.mu.Lock()
 	n.downSince = time.Now()
 	c.mu.Unlock()
