@@ -341,10 +341,11 @@ func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
 
 // step hands a raft message from a peer to the group.
 func (r *Replica) step(m *raftpb.Message) {
-	if m.GetType() == raftpb.MessageType_MsgSnap {
-		return // snapshots come through the snapshot transport (snapshot.go)
-	}
 	r.mu.Lock()
+	if !r.admitLocked(m) { // snapshot.go
+		r.mu.Unlock()
+		return
+	}
 	err := r.mu.raw.Step(m)
 	r.mu.Unlock()
 	if err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrStepLocalMsg) {

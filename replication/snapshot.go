@@ -923,6 +923,28 @@ func (s *Store) overlappingReplica(self *Replica, desc *kvpb.RangeDescriptor) *k
 	return nil
 }
 
+// admitLocked filters a raft message before it is stepped (r.mu held):
+//   - MsgSnap is dropped: snapshots arrive through the snapshot transport
+//     and are installed by applySnapshot, never stepped into raft;
+//   - a heartbeat's commit index is capped at the durable last index.
+//     A leader sends min(Match, commit), and Match never exceeds what the
+//     follower durably holds, unless the follower lost acknowledged
+//     entries (see removal in DESIGN.md): raft would panic on it and take
+//     the whole process down; capped, only this replica is stuck.
+func (r *Replica) admitLocked(m *raftpb.Message) bool {
+	switch m.GetType() {
+	case raftpb.MessageType_MsgSnap:
+		return false
+	case raftpb.MessageType_MsgHeartbeat:
+		if last, _ := r.log.LastIndex(); m.GetCommit() > last {
+			r.store.log.Warn("heartbeat commits past the replica's log; capped", "range", r.rangeID,
+				"commit", m.GetCommit(), "last", last, "from", m.GetFrom())
+			m.Commit = new(last)
+		}
+	}
+	return true
+}
+
 // RaftLogBounds returns the first and last index of the replica's raft log
 // (first = last+1 when it is empty).
 func (r *Replica) RaftLogBounds() (first, last uint64) {
