@@ -19,11 +19,13 @@ import (
 //
 //	cmdWrite  leaseSeq(8) leaseIndex(8) repr(...)
 //	cmdLease  prevSeq(8) holder(4) nowWall(8) nowLogical(4) duration(8)
+//	cmdSplit  leaseSeq(8) leaseIndex(8) rhsRangeID(8) splitKey(...)
 type commandKind byte
 
 const (
 	cmdWrite commandKind = 1
 	cmdLease commandKind = 2
+	cmdSplit commandKind = 3
 )
 
 type command struct {
@@ -36,6 +38,12 @@ type command struct {
 	leaseSeq   int64
 	leaseIndex uint64
 	repr       []byte
+
+	// cmdSplit (also carries leaseSeq and leaseIndex, checked like a
+	// write's): the range ends at splitKey and range rhsRangeID takes over
+	// [splitKey, old end).
+	rhsRangeID int64
+	splitKey   []byte
 
 	// cmdLease: acquire or extend the lease for holder, valid only if the
 	// current lease still has sequence prevSeq.
@@ -59,6 +67,14 @@ func (c *command) encode() []byte {
 		b = binary.BigEndian.AppendUint64(b, uint64(c.leaseSeq))
 		b = binary.BigEndian.AppendUint64(b, c.leaseIndex)
 		return append(b, c.repr...)
+	case cmdSplit:
+		b := make([]byte, 0, writeHeaderLen+8+len(c.splitKey))
+		b = append(b, byte(cmdSplit))
+		b = binary.BigEndian.AppendUint64(b, c.id)
+		b = binary.BigEndian.AppendUint64(b, uint64(c.leaseSeq))
+		b = binary.BigEndian.AppendUint64(b, c.leaseIndex)
+		b = binary.BigEndian.AppendUint64(b, uint64(c.rhsRangeID))
+		return append(b, c.splitKey...)
 	case cmdLease:
 		b := make([]byte, 0, leaseLen)
 		b = append(b, byte(cmdLease))
@@ -87,6 +103,14 @@ func decodeCommand(b []byte) (*command, error) {
 		c.leaseSeq = int64(binary.BigEndian.Uint64(b[9:17]))
 		c.leaseIndex = binary.BigEndian.Uint64(b[17:25])
 		c.repr = b[25:]
+	case cmdSplit:
+		if len(b) <= writeHeaderLen+8 {
+			return nil, errBadCommand
+		}
+		c.leaseSeq = int64(binary.BigEndian.Uint64(b[9:17]))
+		c.leaseIndex = binary.BigEndian.Uint64(b[17:25])
+		c.rhsRangeID = int64(binary.BigEndian.Uint64(b[25:33]))
+		c.splitKey = b[33:]
 	case cmdLease:
 		if len(b) != leaseLen {
 			return nil, errBadCommand

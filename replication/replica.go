@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -49,6 +50,18 @@ type Replica struct {
 	signal chan struct{} // a Ready may be pending
 
 	snap snapState // raftMu, removal: snapshot.go, raft_log_queue.go
+	// reloadAfterSplit: a split created this (empty) replica's state;
+	// campaignAfterLoad: this node held the split range's lease. Both are
+	// acted on by the replica's goroutine (maybeReload).
+	reloadAfterSplit  atomic.Bool
+	campaignAfterLoad atomic.Bool
+	// metaWritten is the descriptor this node last wrote to the meta
+	// range for this range (nil: not written under the current lease).
+	metaWritten atomic.Pointer[string]
+	// sizeEstimate approximates the range's bytes for the split queue
+	// (valid once sizeKnown); applied writes add their size.
+	sizeEstimate atomic.Int64
+	sizeKnown    atomic.Bool
 
 	// startCommit is the commit index persisted when the replica opened:
 	// every write acknowledged before a restart is at or below it, so the
@@ -100,37 +113,60 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	if err := recoverSnapshot(s.cfg.Engine, rangeID); err != nil {
 		return nil, err
 	}
+	r := &Replica{store: s, rangeID: rangeID, signal: make(chan struct{}, 1)}
+	r.mu.proposals = map[uint64]*proposal{}
+	if err := r.loadLocked(); err != nil {
+		return nil, err
+	}
+	lc := s.cfg.Local
+	lc.NodeID = s.cfg.NodeID
+	lc.BootID = s.bootID
+	lc.RangeID = rangeID
+	lc.Replication = r
+	var err error
+	if r.pipeline, err = local.NewStore(s.cfg.Engine, s.cfg.Clock, lc); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// loadLocked (re)loads the replica's raft storage, raft node and applied
+// state from the engine: at creation, and when an uninitialized replica
+// learns its state from a split. The caller owns the replica (creation) or
+// runs on its goroutine with mu held.
+func (r *Replica) loadLocked() error {
+	s, rangeID := r.store, r.rangeID
 	st, err := raftlog.Open(s.cfg.Engine, rangeID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r := &Replica{store: s, rangeID: rangeID, log: st, signal: make(chan struct{}, 1)}
-	r.mu.proposals = map[uint64]*proposal{}
 	hs, cs, err := st.InitialState()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	r.log = st
 	r.startCommit = hs.GetCommit()
+	r.mu.applied, r.mu.lease = appliedState{}, lease.Lease{}
 	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeAppliedStateKey(rangeID)); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if r.mu.applied, err = decodeAppliedState(raw); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeLeaseKey(rangeID)); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		if r.mu.lease, err = decodeLease(raw); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeDescriptorStateKey(rangeID)); err != nil {
-		return nil, err
+		return err
 	} else if ok {
 		d, err := kvpb.DecodeRangeDescriptor(raw)
 		if err != nil {
-			return nil, fmt.Errorf("r%d: descriptor: %w", rangeID, err)
+			return fmt.Errorf("r%d: descriptor: %w", rangeID, err)
 		}
 		r.mu.desc = *d
 	} else if rangeID == FirstRangeID {
@@ -142,14 +178,6 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 	}
 	if r.initializedLocked() && len(r.mu.desc.Replicas) == 0 {
 		r.mu.desc.Replicas = replicasFromConfState(cs)
-	}
-	lc := s.cfg.Local
-	lc.NodeID = s.cfg.NodeID
-	lc.BootID = s.bootID
-	lc.RangeID = rangeID
-	lc.Replication = r
-	if r.pipeline, err = local.NewStore(s.cfg.Engine, s.cfg.Clock, lc); err != nil {
-		return nil, err
 	}
 	raw, err := raft.NewRawNode(&raft.Config{
 		ID:                        uint64(s.cfg.NodeID),
@@ -166,11 +194,10 @@ func newReplica(s *Store, rangeID int64) (*Replica, error) {
 		Logger:                    raftLogger{s.log.With("range", rangeID)},
 	})
 	if err != nil {
-		r.pipeline.Stop()
-		return nil, err
+		return err
 	}
 	r.mu.raw = raw
-	return r, nil
+	return nil
 }
 
 func firstRangeDescriptor(voters []int32) kvpb.RangeDescriptor {
@@ -312,6 +339,12 @@ func (r *Replica) checkLeaseLocked(now, ts hlc.Timestamp) error {
 // Replicate implements local.Replication: it proposes b's writes under the
 // current lease and waits until they apply here.
 func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
+	return r.proposeAndWait(ctx, &command{kind: cmdWrite, repr: append([]byte(nil), b.Repr()...)})
+}
+
+// proposeAndWait proposes a write or split command under the current lease
+// with the next lease index and waits until it applied here.
+func (r *Replica) proposeAndWait(ctx context.Context, cmd *command) error {
 	now := r.store.cfg.Clock.Now()
 	r.mu.Lock()
 	if err := r.checkLeaseLocked(now, hlc.Timestamp{}); err != nil {
@@ -319,8 +352,8 @@ func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
 		return err
 	}
 	r.mu.nextLeaseIdx = max(r.mu.nextLeaseIdx, r.mu.applied.leaseIndex) + 1
-	cmd := &command{kind: cmdWrite, id: rand.Uint64() | 1, leaseSeq: r.mu.lease.Sequence,
-		leaseIndex: r.mu.nextLeaseIdx, repr: append([]byte(nil), b.Repr()...)}
+	cmd.id = rand.Uint64() | 1
+	cmd.leaseSeq, cmd.leaseIndex = r.mu.lease.Sequence, r.mu.nextLeaseIdx
 	p := &proposal{cmd: cmd, data: cmd.encode(), proposedAt: time.Now(), done: make(chan error, 1)}
 	r.mu.proposals[cmd.id] = p
 	// A dropped proposal (no leader known) stays registered and is
@@ -342,7 +375,7 @@ func (r *Replica) Replicate(ctx context.Context, b *storage.Batch) error {
 // step hands a raft message from a peer to the group.
 func (r *Replica) step(m *raftpb.Message) {
 	r.mu.Lock()
-	if !r.admitLocked(m) { // snapshot.go
+	if !r.filterRaftMsgLocked(m) { // snapshot.go
 		r.mu.Unlock()
 		return
 	}
@@ -526,15 +559,18 @@ func (r *Replica) apply(e *raftpb.Entry) error {
 	switch cmd.kind {
 	case cmdWrite:
 		return r.applyWrite(e.GetIndex(), cmd)
+	case cmdSplit:
+		return r.applySplit(e.GetIndex(), cmd)
 	default:
 		return r.applyLease(e.GetIndex(), cmd)
 	}
 }
 
-func (r *Replica) applyWrite(index uint64, cmd *command) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.mu.applied.raftIndex = index
+// admitLocked decides whether a write or split command applies: only under
+// the lease it was evaluated under, and at most once. It returns the
+// command's local proposal, if any; a rejected proposal is finished or
+// re-proposed here.
+func (r *Replica) admitLocked(cmd *command) (*proposal, bool) {
 	p := r.mu.proposals[cmd.id]
 	if cmd.leaseSeq != r.mu.lease.Sequence {
 		// Evaluated under another lease: it never applies anywhere.
@@ -543,7 +579,7 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 			p.finish(&kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: r.store.cfg.NodeID,
 				LeaseHolder: r.mu.lease.Replica, Msg: "lease changed while the write was being replicated"})
 		}
-		return nil
+		return nil, false
 	}
 	if cmd.leaseIndex <= r.mu.applied.leaseIndex {
 		// A duplicate, or overtaken by a later proposal of the same lease.
@@ -557,6 +593,17 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 			p.proposedAt = time.Now()
 			_ = r.mu.raw.Propose(p.data)
 		}
+		return nil, false
+	}
+	return p, true
+}
+
+func (r *Replica) applyWrite(index uint64, cmd *command) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.applied.raftIndex = index
+	p, ok := r.admitLocked(cmd)
+	if !ok {
 		return nil
 	}
 	b, err := r.store.cfg.Engine.NewBatchFromRepr(cmd.repr)
@@ -572,6 +619,7 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 		return fmt.Errorf("r%d: apply entry %d: %w", r.rangeID, index, err)
 	}
 	r.mu.applied = next
+	r.sizeEstimate.Add(int64(len(cmd.repr)))
 	if p != nil {
 		delete(r.mu.proposals, cmd.id)
 		p.finish(nil)

@@ -39,8 +39,15 @@ type NodeLiveness interface {
 //  3. a voter on a node that is decommissioning or has been down longer
 //     than DeadAfter is removed once the usable voters reach the target
 //     (so the replacement exists first); if that voter is this replica,
-//     leadership is transferred instead, and the new leader removes it.
-func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, deadAfter time.Duration) {
+//     leadership is transferred instead, and the new leader removes it;
+//  4. rebalancing by replica count (counts, from the meta records, may be
+//     nil): with more usable voters than the target, the voter on the node
+//     holding the most replicas is removed (never this replica, which
+//     holds the lease); with exactly the target, if a usable node outside
+//     the range holds at least two replicas fewer than the fullest voter's
+//     node, it is added as a learner (step 1 promotes it, this step then
+//     removes the fuller one).
+func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, deadAfter time.Duration, counts map[int32]int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.mu.raw.Status()
@@ -116,6 +123,38 @@ func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, 
 			return
 		}
 		r.proposeConfChangeLocked(raftpb.ConfChangeRemoveNode, victim)
+		return
+	}
+	if counts == nil || len(badVoters) > 0 {
+		return
+	}
+	// The fullest voter other than this one (the leaseholder).
+	fullest, most := int32(0), -1
+	for _, v := range goodVoters {
+		if v != self && (counts[v] > most || counts[v] == most && v < fullest) {
+			fullest, most = v, counts[v]
+		}
+	}
+	if fullest == 0 {
+		return
+	}
+	if len(goodVoters) > target {
+		r.proposeConfChangeLocked(raftpb.ConfChangeRemoveNode, fullest)
+		return
+	}
+	voters := st.Config.Voters.IDs()
+	emptiest, least := int32(0), 0
+	for id := range nodes {
+		if _, member := voters[uint64(id)]; member || !usable(id) {
+			continue
+		}
+		if emptiest == 0 || counts[id] < least || counts[id] == least && id < emptiest {
+			emptiest, least = id, counts[id]
+		}
+	}
+	if emptiest != 0 && most-least >= 2 {
+		r.store.log.Info("rebalancing", "range", r.rangeID, "from", fullest, "replicas", most, "to", emptiest, "replicas", least)
+		r.proposeConfChangeLocked(raftpb.ConfChangeAddLearnerNode, emptiest)
 	}
 }
 

@@ -923,7 +923,7 @@ func (s *Store) overlappingReplica(self *Replica, desc *kvpb.RangeDescriptor) *k
 	return nil
 }
 
-// admitLocked filters a raft message before it is stepped (r.mu held):
+// filterRaftMsgLocked filters a raft message before it is stepped (r.mu held):
 //   - MsgSnap is dropped: snapshots arrive through the snapshot transport
 //     and are installed by applySnapshot, never stepped into raft;
 //   - a heartbeat's commit index is capped at the durable last index.
@@ -931,7 +931,7 @@ func (s *Store) overlappingReplica(self *Replica, desc *kvpb.RangeDescriptor) *k
 //     follower durably holds, unless the follower lost acknowledged
 //     entries (see removal in DESIGN.md): raft would panic on it and take
 //     the whole process down; capped, only this replica is stuck.
-func (r *Replica) admitLocked(m *raftpb.Message) bool {
+func (r *Replica) filterRaftMsgLocked(m *raftpb.Message) bool {
 	switch m.GetType() {
 	case raftpb.MessageType_MsgSnap:
 		return false

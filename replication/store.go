@@ -14,11 +14,11 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/kv/local"
 	"github.com/outpostdb/outpost/kv/storage"
-	"github.com/outpostdb/outpost/replication/raftlog"
 	"github.com/outpostdb/outpost/replication/transport"
 )
 
@@ -49,6 +49,14 @@ type Config struct {
 	DeadAfter time.Duration
 	// ReplicateInterval between replicate queue passes. Default 1s.
 	ReplicateInterval time.Duration
+	// Sender reaches any range of the cluster (the node's router): the
+	// store writes meta records and allocates range IDs through it. It
+	// may also be set with SetSender before Start. Without it the store
+	// cannot split.
+	Sender kvrpc.Handler
+	// SplitThreshold: a range whose data grows past this many bytes is
+	// split in two. Default 64 MiB; negative disables size-based splits.
+	SplitThreshold int64
 	// Local configures each range's evaluation pipeline (transaction
 	// expiry, GC). NodeID, BootID, RangeID and Replication are set by the
 	// Store.
@@ -99,6 +107,9 @@ func (c *Config) ensureDefaults() {
 	if c.ReplicateInterval == 0 {
 		c.ReplicateInterval = time.Second
 	}
+	if c.SplitThreshold == 0 {
+		c.SplitThreshold = 64 << 20
+	}
 	c.ensureSnapshotDefaults()
 }
 
@@ -148,14 +159,12 @@ func NewStore(cfg Config) (*Store, error) {
 	s := &Store{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), bootID: boot,
 		replicas: map[int64]*Replica{}, stopper: make(chan struct{})}
 	s.stopCtx, s.cancelAll = context.WithCancel(context.Background())
-	st, err := raftlog.Open(cfg.Engine, FirstRangeID)
+	ids, err := storedRangeIDs(cfg.Engine)
 	if err != nil {
 		return nil, err
 	}
-	if last, err := st.LastIndex(); err != nil {
-		return nil, err
-	} else if last > 0 {
-		if err := s.addReplica(FirstRangeID); err != nil {
+	for _, id := range ids {
+		if err := s.addReplica(id); err != nil {
 			return nil, err
 		}
 	}
@@ -192,6 +201,27 @@ func (s *Store) Bootstrap(voters []int32) error {
 	return nil
 }
 
+// storedRangeIDs lists the ranges this engine holds any range-ID-local
+// state for (raft state, or replicated state written by a split).
+func storedRangeIDs(eng storage.Engine) ([]int64, error) {
+	sp := keys.RangeIDLocalSpan()
+	it, err := eng.NewIter(storage.IterOptions{LowerBound: sp.Key, UpperBound: sp.EndKey})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var ids []int64
+	for ok := it.SeekGE(storage.MVCCKey{Key: sp.Key}); ok; {
+		id, valid := keys.DecodeRangeIDKey(it.Key().Key)
+		if !valid {
+			break
+		}
+		ids = append(ids, id)
+		ok = it.SeekGE(storage.MVCCKey{Key: keys.RangeIDPrefix(id + 1)})
+	}
+	return ids, it.Err()
+}
+
 func (s *Store) addReplica(rangeID int64) error {
 	r, err := newReplica(s, rangeID)
 	if err != nil {
@@ -202,6 +232,10 @@ func (s *Store) addReplica(rangeID int64) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// SetSender sets Config.Sender; call it before Start (the router that
+// reaches the store's own node usually needs the store first).
+func (s *Store) SetSender(h kvrpc.Handler) { s.cfg.Sender = h }
 
 // NodeID returns the node's ID.
 func (s *Store) NodeID() int32 { return s.cfg.NodeID }
@@ -244,6 +278,10 @@ func (s *Store) Start() {
 	if s.cfg.Liveness != nil {
 		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
 	}
+	s.every(s.cfg.ReplicateInterval, s.maintainMeta)
+	if s.cfg.SplitThreshold > 0 {
+		s.every(s.cfg.ReplicateInterval, s.splitQueuePass)
+	}
 	s.every(s.cfg.RaftLogQueueInterval, s.raftLogQueuePass)
 }
 
@@ -281,10 +319,38 @@ func (s *Store) replicateQueuePass() {
 	for _, n := range s.cfg.Liveness.Nodes() {
 		nodes[n.ID] = n
 	}
+	counts := s.replicaCounts()
 	s.forEachReplica(func(r *Replica) {
-		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter)
+		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter, counts)
 		r.wake()
 	})
+}
+
+// replicaCounts returns how many replicas each node holds according to the
+// meta records, or nil if they cannot be read (rebalancing then waits).
+func (s *Store) replicaCounts() map[int32]int {
+	if s.cfg.Sender == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.stopCtx, s.cfg.ReplicateInterval)
+	defer cancel()
+	ba := &kvpb.BatchRequest{}
+	ba.Add(&kvpb.ScanRequest{Span: kvpb.Span{Key: keys.MetaKey(keys.MinSplitKey), EndKey: keys.MetaMax}})
+	resp, err := s.cfg.Sender.Send(ctx, ba)
+	if err != nil {
+		return nil
+	}
+	counts := map[int32]int{}
+	for _, row := range resp.Responses[0].(*kvpb.ScanResponse).Rows {
+		d, err := kvpb.DecodeRangeDescriptor(row.Value)
+		if err != nil {
+			return nil
+		}
+		for _, rep := range d.Replicas {
+			counts[rep.NodeID]++
+		}
+	}
+	return counts
 }
 
 func (s *Store) runReplica(r *Replica) {
@@ -297,10 +363,10 @@ func (s *Store) runReplica(r *Replica) {
 				return
 			case <-r.signal:
 			}
+			err := r.maybeReload()
 			// Advancing can make another Ready (a single voter commits
 			// its own entries once they are persisted): drain them all.
-			var err error
-			for more := true; more && err == nil; {
+			for more := err == nil; more && err == nil; {
 				more, err = r.handleReady()
 			}
 			if errors.Is(err, errReplicaDestroyed) {
@@ -442,7 +508,16 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	defer cancel()
 	stop := context.AfterFunc(s.stopCtx, cancel)
 	defer stop()
-	resp, err := r.send(ctx, ba)
+	var resp *kvpb.BatchResponse
+	var err error
+	if as, ok := ba.Requests[0].(*kvpb.AdminSplitRequest); ok && len(ba.Requests) == 1 {
+		var sr *kvpb.AdminSplitResponse
+		if sr, err = r.adminSplit(ctx, as.SplitKey); err == nil {
+			resp = &kvpb.BatchResponse{Responses: []kvpb.Response{sr}}
+		}
+	} else {
+		resp, err = r.send(ctx, ba)
+	}
 	if err != nil && s.stopCtx.Err() != nil {
 		var amb *kvpb.AmbiguousResultError
 		switch {

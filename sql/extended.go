@@ -103,6 +103,8 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 			p.cols = showRangesCols
 		case st.Session.Kind == pgdialect.Show:
 			p.cols = []plan.ResultCol{{Name: st.Session.Name, T: types.Text}}
+		case st.Session.Kind == pgdialect.SplitAt:
+			p.cols = splitAtCols
 		}
 		return nil
 	}

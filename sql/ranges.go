@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/outpostdb/outpost/kv/keys"
+	"github.com/outpostdb/outpost/sql/pgdialect"
+	"github.com/outpostdb/outpost/sql/sqlerr"
 	"github.com/outpostdb/outpost/sql/plan"
 	"github.com/outpostdb/outpost/sql/types"
 )
@@ -25,10 +27,111 @@ type RangeInfo struct {
 	ApproxSizeBytes  int64
 }
 
-// RangeReporter lists ranges; the server implements it over the
-// replicated store (sql never imports replication).
+// RangeReporter lists and splits ranges; the server implements it over
+// the replicated store (sql never imports replication).
 type RangeReporter interface {
 	Ranges(ctx context.Context) ([]RangeInfo, error)
+	// Split splits the range containing key so that a range starts at
+	// key, returning the IDs of the ranges left and right of it.
+	Split(ctx context.Context, key []byte) (left, right int64, err error)
+}
+
+var splitAtCols = []plan.ResultCol{
+	{Name: "key", T: types.Text},
+	{Name: "left_range_id", T: types.Int8},
+	{Name: "right_range_id", T: types.Int8},
+}
+
+// runSplitAt runs ALTER TABLE t SPLIT AT query: every row of the query
+// gives leading primary key values, and the table is split at the key
+// they start. It needs ownership of the table, as ALTER TABLE does.
+func (s *Session) runSplitAt(ctx context.Context, ss *pgdialect.SessionStmt, w ResultWriter) error {
+	if s.srv.cfg.Ranges == nil {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SPLIT AT is not available on this server")
+	}
+	if s.txn == nil {
+		s.beginTxn(implicitTxn)
+	}
+	name := ss.Objects[0].Name
+	t, err := s.catalogView(ctx).Table(name)
+	if err != nil {
+		return err
+	}
+	r, err := s.currentRole(ctx)
+	if err != nil {
+		return err
+	}
+	if !r.Superuser && t.Desc.OwnerOID() != r.OID {
+		return mustBeOwner("table", name)
+	}
+	stmts, err := s.parser.Parse(ss.Query)
+	if err != nil {
+		return err
+	}
+	if len(stmts) != 1 || stmts[0].Session != nil {
+		return sqlerr.New(sqlerr.SyntaxError, "SPLIT AT needs a single VALUES or SELECT query")
+	}
+	res, err := s.execute(ctx, &stmts[0], nil, nil)
+	if err != nil {
+		return err
+	}
+	defer res.close()
+	if res.node == nil || res.iter == nil {
+		return sqlerr.New(sqlerr.SyntaxError, "SPLIT AT needs a query that returns rows")
+	}
+	pk := &t.Desc.PrimaryIndex
+	colType := func(id uint32) *types.T { return t.Types[t.Codec.ColumnIndex(id)] }
+	var keys [][]byte
+	for {
+		row, err := res.iter.Next()
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			break
+		}
+		if len(row) > len(pk.ColumnIDs) {
+			return sqlerr.New(sqlerr.SyntaxError, "too many columns in SPLIT AT data: %d given, the primary key of %q has %d", len(row), name, len(pk.ColumnIDs))
+		}
+		vals := make([]types.Datum, len(row))
+		for i, d := range row {
+			if d == types.Null {
+				return sqlerr.New(sqlerr.NotNullViolation, "SPLIT AT data cannot contain NULL")
+			}
+			if vals[i], err = types.Cast(d, colType(pk.ColumnIDs[i]), false, s.evalContext().Location); err != nil {
+				return err
+			}
+		}
+		k, err := t.Codec.EncodeKeyPrefix(pk, vals)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	if err := w.RowDescription(s.columns(splitAtCols, s.resultFormats)); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		left, right, err := s.srv.cfg.Ranges.Split(ctx, k)
+		if err != nil {
+			return sqlerr.New(sqlerr.InternalError, "splitting at %s: %v", prettyKey(k, "/Min"), err)
+		}
+		vals, err := s.encodeRow([]types.Datum{types.DString(prettyKey(k, "/Min")), nullableID64(left), nullableID64(right)}, splitAtCols, s.resultFormats)
+		if err != nil {
+			return err
+		}
+		if err := w.DataRow(vals); err != nil {
+			return err
+		}
+	}
+	return w.CommandComplete(fmt.Sprintf("SPLIT %d", len(keys)))
+}
+
+func nullableID64(id int64) types.Datum {
+	if id == 0 {
+		return types.Null
+	}
+	return types.DInt(id)
 }
 
 var showRangesCols = []plan.ResultCol{
@@ -112,7 +215,7 @@ func idList(ids []int32) string {
 // /System/..., or the quoted bytes.
 func prettyKey(k []byte, empty string) string {
 	switch {
-	case len(k) == 0:
+	case len(k) == 0, bytes.Equal(k, keys.FirstRangeStart):
 		return empty
 	case bytes.Equal(k, keys.MaxKey):
 		return "/Max"

@@ -92,6 +92,8 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		return w.CommandComplete("SHOW")
 	case pgdialect.Noop:
 		return w.CommandComplete(ss.Tag())
+	case pgdialect.SplitAt:
+		return s.runSplitAt(ctx, ss, w)
 	case pgdialect.Copy:
 		return s.runCopy(ctx, st, w)
 	case pgdialect.DropIndex, pgdialect.Truncate, pgdialect.RenameIndex:

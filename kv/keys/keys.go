@@ -74,7 +74,9 @@ func MetaKey(endKey []byte) []byte {
 }
 
 // RangeIDGeneratorKey holds the last allocated range ID.
-func RangeIDGeneratorKey() []byte { return append(append([]byte(nil), MetaPrefix...), "\x00rangeid"...) }
+func RangeIDGeneratorKey() []byte {
+	return append(append([]byte(nil), MetaPrefix...), "\x00rangeid"...)
+}
 
 // TxnRecordSpan is the span of the transaction records anchored in the
 // global span [start, end): they belong to the range owning the span.
@@ -125,6 +127,22 @@ func RangeLeaseKey(rangeID int64) []byte { return rangeIDKey(rangeID, "rll-") }
 // RangeDescriptorStateKey stores the replica's copy of its range
 // descriptor (bounds and replica set).
 func RangeDescriptorStateKey(rangeID int64) []byte { return rangeIDKey(rangeID, "rdsc") }
+
+// RangeIDPrefix is the start of every range-ID-local key of rangeID.
+func RangeIDPrefix(rangeID int64) []byte { return rangeIDKey(rangeID, "") }
+
+// RangeIDLocalSpan spans the range-ID-local keys of every range.
+func RangeIDLocalSpan() kvpb.Span {
+	return kvpb.Span{Key: append([]byte(nil), localRangeIDPrefix...), EndKey: kvpb.Key(localRangeIDPrefix).PrefixEnd()}
+}
+
+// DecodeRangeIDKey returns the range ID of a range-ID-local key.
+func DecodeRangeIDKey(k []byte) (int64, bool) {
+	if len(k) < len(localRangeIDPrefix)+8 || string(k[:len(localRangeIDPrefix)]) != string(localRangeIDPrefix) {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(k[len(localRangeIDPrefix):])), true
+}
 
 func rangeIDKey(rangeID int64, suffix string) []byte {
 	k := append([]byte(nil), localRangeIDPrefix...)

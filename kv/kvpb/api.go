@@ -26,12 +26,17 @@ const (
 	ResolveIntent
 	Refresh
 	GC
+
+	// AdminSplit is handled by the replicated store, not by evaluation;
+	// its value is apart from the evaluated methods.
+	AdminSplit Method = 100
 )
 
 var methodNames = map[Method]string{
 	Get: "Get", Scan: "Scan", Put: "Put", ConditionalPut: "ConditionalPut",
 	Delete: "Delete", DeleteRange: "DeleteRange", HeartbeatTxn: "HeartbeatTxn",
 	EndTxn: "EndTxn", ResolveIntent: "ResolveIntent", Refresh: "Refresh", GC: "GC",
+	AdminSplit: "AdminSplit",
 }
 
 func (m Method) String() string {
@@ -365,6 +370,11 @@ func validateRequest(r Request, txn *Transaction, last bool) error {
 			return malformed("%s inside a transaction", name)
 		}
 		return checkUserSpan(t.Span, name)
+	case *AdminSplitRequest:
+		if txn != nil {
+			return malformed("%s inside a transaction", name)
+		}
+		return checkUserKey(t.SplitKey, name)
 	default:
 		return malformed("unknown request type %T", r)
 	}

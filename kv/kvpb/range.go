@@ -177,3 +177,15 @@ func (ba *BatchRequest) AddressOf(r Request) Span {
 	}
 	return r.Keys()
 }
+
+// AdminSplitRequest splits the range containing SplitKey so that a new
+// range starts at SplitKey. It must be alone in its batch, outside any
+// transaction. Splitting at an existing range boundary is a no-op.
+type AdminSplitRequest struct{ SplitKey Key }
+
+// AdminSplitResponse returns the two ranges after the split.
+type AdminSplitResponse struct{ Left, Right RangeDescriptor }
+
+func (*AdminSplitRequest) Method() Method { return AdminSplit }
+func (r *AdminSplitRequest) Keys() Span   { return Span{Key: r.SplitKey} }
+func (*AdminSplitResponse) isResponse()   {}

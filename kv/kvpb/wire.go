@@ -413,6 +413,11 @@ var methodCodecs = []methodCodec{
 		func(d *decoder, r *GCRequest) { d.span(&r.Span); r.Threshold = d.wts() },
 		func(e *encoder, r *GCResponse) { e.varint(int64(r.Removed)) },
 		func(d *decoder, r *GCResponse) { r.Removed = d.int() }),
+	codecFor(AdminSplit,
+		func(e *encoder, r *AdminSplitRequest) { e.nbytes(r.SplitKey) },
+		func(d *decoder, r *AdminSplitRequest) { r.SplitKey = d.nbytes() },
+		func(e *encoder, r *AdminSplitResponse) { e.rangeDesc(&r.Left); e.rangeDesc(&r.Right) },
+		func(d *decoder, r *AdminSplitResponse) { d.rangeDesc(&r.Left); d.rangeDesc(&r.Right) }),
 }
 
 func (d *decoder) int() int {

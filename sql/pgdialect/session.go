@@ -195,6 +195,11 @@ func (r *rw) session(seq []*node, toks []token) *SessionStmt {
 	if hasWords(seq, 0, "alter", "index") {
 		return r.alterIndex(seq)
 	}
+	if hasWords(seq, 0, "alter", "table") {
+		if s := r.splitAt(seq, toks); s != nil {
+			return s
+		}
+	}
 	if s := r.roleStmt(seq); s != nil {
 		return s
 	}

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -297,26 +299,84 @@ func SetDecommissioning(ctx context.Context, addr string, id int32, on bool) err
 	return err
 }
 
-// rangeReporter answers SHOW RANGES from this node's replicas.
+// rangeReporter answers SHOW RANGES: the ranges the meta records list,
+// with the status of this node's replica where it holds one, and splits
+// ranges for ALTER TABLE ... SPLIT AT.
 type rangeReporter struct{ s *Server }
 
 func (rr rangeReporter) Ranges(ctx context.Context) ([]sql.RangeInfo, error) {
 	s := rr.s
-	var out []sql.RangeInfo
+	descs, err := rr.metaDescriptors(ctx)
+	if err != nil {
+		s.log.Warn("SHOW RANGES: reading the meta records failed; listing local replicas only", "err", err)
+	}
+	local := map[int64]*replication.Replica{}
 	for _, r := range s.store.Replicas() {
-		st := r.Status()
-		voters, learners := r.Membership()
-		info := sql.RangeInfo{
-			RangeID: st.RangeID, Voters: voters, Learners: learners, RaftLeader: int32(st.Leader),
-			AppliedIndex: st.AppliedIndex, CommitIndex: st.Commit,
+		d := r.Desc()
+		if d.EndKey == nil {
+			continue
 		}
-		if st.Lease.Evaluate(s.clock.Now(), 0, hlc.Timestamp{}) == lease.Valid {
-			info.LeaseHolder = st.Lease.Replica
+		local[d.RangeID] = r
+		if err != nil || !slices.ContainsFunc(descs, func(m kvpb.RangeDescriptor) bool { return m.RangeID == d.RangeID }) {
+			descs = append(descs, d)
 		}
-		if n, err := s.engine.ApproximateSize(keys.LocalMax, nil); err == nil {
-			info.ApproxSizeBytes = int64(n)
+	}
+	slices.SortFunc(descs, func(a, b kvpb.RangeDescriptor) int { return bytes.Compare(a.StartKey, b.StartKey) })
+	var out []sql.RangeInfo
+	for _, d := range descs {
+		info := sql.RangeInfo{RangeID: d.RangeID, StartKey: d.StartKey, EndKey: d.EndKey}
+		if r := local[d.RangeID]; r != nil {
+			d = r.Desc() // this replica's copy is at least as new
+			st := r.Status()
+			info.RaftLeader, info.AppliedIndex, info.CommitIndex = int32(st.Leader), st.AppliedIndex, st.Commit
+			if st.Lease.Evaluate(s.clock.Now(), 0, hlc.Timestamp{}) == lease.Valid {
+				info.LeaseHolder = st.Lease.Replica
+			}
+			if n, err := s.engine.ApproximateSize(d.StartKey, d.EndKey); err == nil {
+				info.ApproxSizeBytes = int64(n)
+			}
 		}
+		for _, rep := range d.Replicas {
+			if rep.Type == kvpb.NonVoter {
+				info.Learners = append(info.Learners, rep.NodeID)
+			} else {
+				info.Voters = append(info.Voters, rep.NodeID)
+			}
+		}
+		slices.Sort(info.Voters)
+		slices.Sort(info.Learners)
 		out = append(out, info)
 	}
 	return out, nil
+}
+
+// metaDescriptors reads every range descriptor from the meta records.
+func (rr rangeReporter) metaDescriptors(ctx context.Context) ([]kvpb.RangeDescriptor, error) {
+	ba := &kvpb.BatchRequest{}
+	ba.Add(&kvpb.ScanRequest{Span: kvpb.Span{Key: keys.MetaKey(keys.MinSplitKey), EndKey: keys.MetaMax}})
+	resp, err := rr.s.router.Send(ctx, ba)
+	if err != nil {
+		return nil, err
+	}
+	var out []kvpb.RangeDescriptor
+	for _, row := range resp.Responses[0].(*kvpb.ScanResponse).Rows {
+		d, err := kvpb.DecodeRangeDescriptor(row.Value)
+		if err != nil {
+			return nil, fmt.Errorf("meta record %s: %w", row.Key, err)
+		}
+		out = append(out, *d)
+	}
+	return out, nil
+}
+
+// Split implements sql.RangeReporter.
+func (rr rangeReporter) Split(ctx context.Context, key []byte) (left, right int64, err error) {
+	ba := &kvpb.BatchRequest{}
+	ba.Add(&kvpb.AdminSplitRequest{SplitKey: key})
+	resp, err := rr.s.router.Send(ctx, ba)
+	if err != nil {
+		return 0, 0, err
+	}
+	sr := resp.Responses[0].(*kvpb.AdminSplitResponse)
+	return sr.Left.RangeID, sr.Right.RangeID, nil
 }

@@ -99,6 +99,7 @@ type Server struct {
 	engine *storage.Pebble
 	clock  *hlc.Clock
 	store  *replication.Store
+	router *router.Router
 	rpc    *rpc.Node
 	live   *liveness.Liveness
 	dbMu   sync.RWMutex
@@ -242,8 +243,6 @@ func (s *Server) startKV(ctx context.Context) error {
 		}
 		s.log.Info("bootstrapped a new cluster", "node", id, "store", cfg.Store)
 	}
-	s.store.Start()
-	node.SetBatchHandler(s.store)
 	store := s.store
 	rt := router.New(router.Config{
 		Nodes: s.addrs.ids,
@@ -255,6 +254,10 @@ func (s *Server) startKV(ctx context.Context) error {
 			return remoteHandler{node.Handler(to)}, nil
 		},
 	})
+	s.router = rt
+	s.store.SetSender(rt)
+	s.store.Start()
+	node.SetBatchHandler(s.store)
 	db := kv.NewDB(rt, s.clock, kv.Config{Coordinator: s.store.Coordinator()})
 	if bootstrap || len(cfg.Join) == 0 {
 		// The node table must know this node's (possibly new) address.

@@ -96,6 +96,14 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	if opts.Store.Local.GCInterval == 0 {
 		opts.Store.Local.GCInterval = -1
 	}
+	if opts.Store.ReplicationFactor == 0 {
+		// Keep every initial voter (a 5-node test means 5 voters); a
+		// smaller cluster up-replicates to the usual 3.
+		opts.Store.ReplicationFactor = max(3, opts.Bootstrap, opts.Nodes)
+		if opts.Bootstrap > 0 {
+			opts.Store.ReplicationFactor = max(3, opts.Bootstrap)
+		}
+	}
 	c := &Cluster{opts: opts, Transport: transport.NewMem(opts.Seed), rng: rand.New(rand.NewPCG(uint64(opts.Seed), 7)),
 		nodes: map[int32]*Node{}, blocked: map[[2]int32]bool{}}
 	if opts.Bootstrap == 0 {
@@ -147,7 +155,6 @@ func (c *Cluster) open(n *Node, bootstrap []int32) error {
 			return err
 		}
 	}
-	st.Start()
 	self := n.ID
 	rt := router.New(router.Config{
 		Nodes:   c.IDs,
@@ -155,6 +162,8 @@ func (c *Cluster) open(n *Node, bootstrap []int32) error {
 		Timeout: c.opts.RouterTimeout,
 		Dial:    func(to int32) (kvrpc.Handler, error) { return c.dial(self, to) },
 	})
+	st.SetSender(rt)
+	st.Start()
 	n.Engine, n.Clock, n.Store, n.Router = eng, clock, st, rt
 	n.DB = kv.NewDB(rt, clock, kv.Config{Coordinator: st.Coordinator()})
 	c.mu.Lock()

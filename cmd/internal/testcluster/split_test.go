@@ -1,0 +1,143 @@
+package testcluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/outpostdb/outpost/kv/keys"
+	"github.com/outpostdb/outpost/kv/kvpb"
+)
+
+// split splits the cluster's keyspace at key through node gw's router.
+func split(ctx context.Context, c *Cluster, gw int32, key kvpb.Key) (*kvpb.AdminSplitResponse, error) {
+	ba := &kvpb.BatchRequest{}
+	ba.Add(&kvpb.AdminSplitRequest{SplitKey: key})
+	resp, err := c.Node(gw).Router.Send(ctx, ba)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Responses[0].(*kvpb.AdminSplitResponse), nil
+}
+
+// waitRanges waits until every live node holds exactly the ranges whose
+// start keys are given, initialized.
+func waitRanges(t *testing.T, c *Cluster, starts ...kvpb.Key) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		bad := ""
+		for _, id := range c.IDs() {
+			if !c.Alive(id) {
+				continue
+			}
+			var got []kvpb.Key
+			for _, r := range c.Node(id).Store.Replicas() {
+				d := r.Desc()
+				if d.EndKey == nil {
+					bad = fmt.Sprintf("n%d: r%d uninitialized", id, d.RangeID)
+					continue
+				}
+				got = append(got, d.StartKey)
+			}
+			if len(got) != len(starts) {
+				bad = fmt.Sprintf("n%d: ranges start at %q, want %q", id, got, starts)
+				continue
+			}
+			for _, s := range starts {
+				found := false
+				for _, g := range got {
+					found = found || bytes.Equal(g, s)
+				}
+				if !found {
+					bad = fmt.Sprintf("n%d: ranges start at %q, want %q", id, got, starts)
+				}
+			}
+		}
+		if bad == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(bad)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSplit: a split gives every replica the same two ranges, the data on
+// both sides stays readable and writable, meta records describe both
+// ranges, and a node restarted after a crash reloads both.
+func TestSplit(t *testing.T) {
+	ctx := context.Background()
+	c := Start(t, Options{Nodes: 3, Seed: 5})
+	gw := c.IDs()[0]
+	db := c.Node(gw).DB
+	for i := 0; i < 20; i++ {
+		if err := put(ctx, db, key(i), "v1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sk := key(10)
+	res, err := split(ctx, c, gw, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(res.Left.EndKey, sk) || !bytes.Equal(res.Right.StartKey, sk) || res.Right.RangeID == res.Left.RangeID {
+		t.Fatalf("split returned %s and %s", &res.Left, &res.Right)
+	}
+	waitRanges(t, c, keys.FirstRangeStart, sk)
+	// Splitting at a boundary again is a no-op.
+	if again, err := split(ctx, c, gw, sk); err != nil || again.Right.RangeID != res.Right.RangeID {
+		t.Fatalf("second split at the boundary: %v, %+v", err, again)
+	}
+	// Single-range transactions on both sides.
+	for i := 0; i < 20; i++ {
+		if err := put(ctx, db, key(i), "v2"); err != nil {
+			t.Fatalf("write key %d after the split: %v", i, err)
+		}
+		if v, err := get(ctx, db, key(i)); err != nil || v != "v2" {
+			t.Fatalf("key %d: %q %v", i, v, err)
+		}
+	}
+	// Meta: one record per range, keyed by end key.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ba := &kvpb.BatchRequest{}
+		ba.Add(&kvpb.ScanRequest{Span: kvpb.Span{Key: keys.MetaKey(keys.MinSplitKey), EndKey: keys.MetaMax}})
+		resp, err := c.Node(gw).Router.Send(ctx, ba)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := resp.Responses[0].(*kvpb.ScanResponse).Rows
+		ok := len(rows) == 2
+		for _, row := range rows {
+			d, err := kvpb.DecodeRangeDescriptor(row.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok = ok && bytes.Equal(row.Key, keys.MetaKey(d.EndKey)) && len(d.Replicas) == 3
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("meta records: %d rows", len(rows))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A crash and restart reloads both ranges from the engine.
+	victim := c.IDs()[2]
+	c.Kill(victim)
+	if err := c.Restart(victim); err != nil {
+		t.Fatal(err)
+	}
+	waitRanges(t, c, keys.FirstRangeStart, sk)
+	if err := put(ctx, c.Node(victim).DB, key(15), "v3"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := get(ctx, db, key(15)); err != nil || v != "v3" {
+		t.Fatalf("after restart: %q %v", v, err)
+	}
+}
