@@ -185,6 +185,9 @@ func (r *Replica) destroyLocked(clearData bool) {
 	s.mu.Unlock()
 	r.mu.Lock()
 	desc := *r.mu.desc.Clone()
+	if r.mu.applied.raftIndex == 0 {
+		desc = kvpb.RangeDescriptor{} // holds no data, whatever desc says
+	}
 	r.mu.desc = kvpb.RangeDescriptor{RangeID: r.rangeID}
 	r.mu.lease.Replica = 0
 	for id, p := range r.mu.proposals {

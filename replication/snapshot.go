@@ -656,6 +656,12 @@ func (r *Replica) installSnapshotLocked(meta *snapMeta) error {
 	eng := s.cfg.Engine
 	r.mu.Lock()
 	oldDesc := *r.mu.desc.Clone()
+	if r.mu.applied.raftIndex == 0 {
+		// Holds no data, whatever its descriptor says (an empty first-range
+		// replica claims the whole keyspace): clearing its span would
+		// remove other ranges' data (the overlap check ignores it too).
+		oldDesc = kvpb.RangeDescriptor{RangeID: r.rangeID}
+	}
 	r.mu.Unlock()
 	b := eng.NewBatch()
 	defer b.Close()

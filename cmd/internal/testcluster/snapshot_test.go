@@ -431,3 +431,57 @@ func TestRemovedReplicaDestroyed(t *testing.T) {
 	waitSnapshotApplied(t, c, victim)
 	waitSameData(t, c, victim)
 }
+
+// TestSplitRangeReplicatedBySnapshot: the right-hand range of a split has
+// a raft log that starts past index 1, so a node added afterwards can only
+// receive it by snapshot; it receives both ranges and holds the same data.
+func TestSplitRangeReplicatedBySnapshot(t *testing.T) {
+	var st chunkStats
+	c := Start(t, snapOptions(1, 37, &st))
+	writeKeys(t, c, 0, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := split(ctx, c, 1, key(50)); err != nil {
+		t.Fatal(err)
+	}
+	writeKeys(t, c, 100, 120)
+	for i := 40; i < 60; i++ { // both sides
+		if err := put(ctx, c.Node(1).DB, key(i), value(i)+"-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		applied, _ := n.Store.SnapshotCounts()
+		var inited int
+		for _, r := range n.Store.Replicas() {
+			if r.Desc().EndKey != nil {
+				inited++
+			}
+		}
+		if applied >= 2 && inited == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n%d: %d snapshots applied, %d initialized ranges", n.ID, applied, inited)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitRanges(t, c, keys.FirstRangeStart, key(50))
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		a, b := rangeData(t, c.Node(1).Engine), rangeData(t, n.Engine)
+		if len(a) > 0 && slices.Equal(a, b) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n%d holds %d versions, n1 %d", n.ID, len(b), len(a))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	checkChunks(t, &st)
+}
