@@ -17,7 +17,7 @@ import (
 //
 // Layout: kind(1) id(8) then, by kind,
 //
-//	cmdWrite  leaseSeq(8) leaseIndex(8) repr(...)
+//	cmdWrite  leaseSeq(8) leaseIndex(8) closedWall(8) closedLogical(4) repr(...)
 //	cmdLease  prevSeq(8) holder(4) nowWall(8) nowLogical(4) duration(8)
 //	cmdSplit  leaseSeq(8) leaseIndex(8) rhsRangeID(8) splitKey(...)
 type commandKind byte
@@ -38,6 +38,9 @@ type command struct {
 	leaseSeq   int64
 	leaseIndex uint64
 	repr       []byte
+	// closedTs is the closed timestamp the leaseholder published with the
+	// write (see closed.go); empty on re-encoded old commands.
+	closedTs hlc.Timestamp
 
 	// cmdSplit (also carries leaseSeq and leaseIndex, checked like a
 	// write's): the range ends at splitKey and range rhsRangeID takes over
@@ -54,7 +57,8 @@ type command struct {
 }
 
 const (
-	writeHeaderLen = 1 + 8 + 8 + 8
+	writeHeaderLen = 1 + 8 + 8 + 8 + 12
+	splitHeaderLen = 1 + 8 + 8 + 8 + 8
 	leaseLen       = 1 + 8 + 8 + 4 + 8 + 4 + 8
 )
 
@@ -66,9 +70,11 @@ func (c *command) encode() []byte {
 		b = binary.BigEndian.AppendUint64(b, c.id)
 		b = binary.BigEndian.AppendUint64(b, uint64(c.leaseSeq))
 		b = binary.BigEndian.AppendUint64(b, c.leaseIndex)
+		b = binary.BigEndian.AppendUint64(b, uint64(c.closedTs.WallTime))
+		b = binary.BigEndian.AppendUint32(b, uint32(c.closedTs.Logical))
 		return append(b, c.repr...)
 	case cmdSplit:
-		b := make([]byte, 0, writeHeaderLen+8+len(c.splitKey))
+		b := make([]byte, 0, splitHeaderLen+len(c.splitKey))
 		b = append(b, byte(cmdSplit))
 		b = binary.BigEndian.AppendUint64(b, c.id)
 		b = binary.BigEndian.AppendUint64(b, uint64(c.leaseSeq))
@@ -102,9 +108,10 @@ func decodeCommand(b []byte) (*command, error) {
 		}
 		c.leaseSeq = int64(binary.BigEndian.Uint64(b[9:17]))
 		c.leaseIndex = binary.BigEndian.Uint64(b[17:25])
-		c.repr = b[25:]
+		c.closedTs = hlc.Timestamp{WallTime: int64(binary.BigEndian.Uint64(b[25:33])), Logical: int32(binary.BigEndian.Uint32(b[33:37]))}
+		c.repr = b[37:]
 	case cmdSplit:
-		if len(b) <= writeHeaderLen+8 {
+		if len(b) <= splitHeaderLen {
 			return nil, errBadCommand
 		}
 		c.leaseSeq = int64(binary.BigEndian.Uint64(b[9:17]))

@@ -30,8 +30,8 @@ import (
 //     so that they catch up from the log,
 //     unless the log holds more than Config.RaftLogMaxEntries entries or
 //     Config.RaftLogMaxBytes bytes: then it truncates to its applied index
-//     and a follower left behind gets a snapshot. Followers that are not
-//     recently active (down, partitioned) hold nothing back.
+//     and a follower left behind gets a snapshot. Followers not heard from
+//     for two election timeouts (down, partitioned) hold nothing back.
 //   - A truncation must free at least a tenth of RaftLogMaxEntries entries
 //     (each one is a synced write), unless the log is over its bounds.
 //
@@ -75,13 +75,18 @@ func (r *Replica) maybeTruncateLog() error {
 		}
 		over = size > s.cfg.RaftLogMaxBytes
 	}
+	active := 2 * time.Duration(s.cfg.ElectionTicks) * s.cfg.TickInterval
 	r.mu.Lock()
 	st := r.mu.raw.Status()
+	recent := map[uint64]bool{}
+	for id, at := range r.snap.heard {
+		recent[id] = time.Since(at) < active
+	}
 	r.mu.Unlock()
 	if st.RaftState == raft.StateLeader && !over {
 		for id, pr := range st.Progress {
 			switch {
-			case id == uint64(s.cfg.NodeID) || !pr.RecentActive:
+			case id == uint64(s.cfg.NodeID) || !(pr.RecentActive || recent[id]):
 			case pr.State == tracker.StateSnapshot:
 				// After the snapshot, raft probes the follower at the
 				// index it asked the snapshot for: keep that entry, so the

@@ -21,6 +21,7 @@ import (
 	"github.com/outpostdb/outpost/kv/local"
 	"github.com/outpostdb/outpost/kv/mvcc"
 	"github.com/outpostdb/outpost/kv/storage"
+	"github.com/outpostdb/outpost/replication/closedts"
 	"github.com/outpostdb/outpost/replication/lease"
 	"github.com/outpostdb/outpost/replication/raftlog"
 )
@@ -62,6 +63,16 @@ type Replica struct {
 	// (valid once sizeKnown); applied writes add their size.
 	sizeEstimate atomic.Int64
 	sizeKnown    atomic.Bool
+
+	// closed is the range's closed timestamp state (closed.go): the
+	// tracker and last published value while leaseholder, the follower
+	// record always. Lock order: mu before closed.mu.
+	closed struct {
+		mu       sync.Mutex
+		tracker  closedts.FastTracker
+		last     hlc.Timestamp
+		follower closedts.Follower
+	}
 
 	// startCommit is the commit index persisted when the replica opened:
 	// every write acknowledged before a restart is at or below it, so the
@@ -354,6 +365,9 @@ func (r *Replica) proposeAndWait(ctx context.Context, cmd *command) error {
 	r.mu.nextLeaseIdx = max(r.mu.nextLeaseIdx, r.mu.applied.leaseIndex) + 1
 	cmd.id = rand.Uint64() | 1
 	cmd.leaseSeq, cmd.leaseIndex = r.mu.lease.Sequence, r.mu.nextLeaseIdx
+	if cmd.kind == cmdWrite {
+		cmd.closedTs = r.closeTimestamp()
+	}
 	p := &proposal{cmd: cmd, data: cmd.encode(), proposedAt: time.Now(), done: make(chan error, 1)}
 	r.mu.proposals[cmd.id] = p
 	// A dropped proposal (no leader known) stays registered and is
@@ -620,6 +634,7 @@ func (r *Replica) applyWrite(index uint64, cmd *command) error {
 	}
 	r.mu.applied = next
 	r.sizeEstimate.Add(int64(len(cmd.repr)))
+	r.recordClosed(cmd.closedTs, index)
 	if p != nil {
 		delete(r.mu.proposals, cmd.id)
 		p.finish(nil)
@@ -661,6 +676,7 @@ func (r *Replica) applyLease(index uint64, cmd *command) error {
 			// expiration, which is below next.Start: no write may land at
 			// or below the start.
 			r.pipeline.SetTimestampCacheLowWater(next.Start)
+			r.onLeaseAcquired()
 		}
 		r.store.log.Info("lease changed", "range", r.rangeID, "lease", next.String(), "node", self)
 		// Writes proposed under the old lease can never apply.

@@ -81,6 +81,11 @@ type snapState struct {
 	// destroyed (under raftMu): the replica was removed; the Ready loop
 	// does nothing more and stopC is closed.
 	destroyed bool
+	// heard (under Replica.mu) is when each peer was last heard from; the
+	// raft log queue keeps entries for peers heard from recently (raft's
+	// RecentActive alone is reset every election timeout under
+	// CheckQuorum, and would look false for a moment every time).
+	heard map[uint64]time.Time
 	// notMemberSince (under raftMu): when the replica, fully applied, was
 	// first seen outside its range's configuration (zero while a member).
 	notMemberSince time.Time
@@ -938,6 +943,10 @@ func (s *Store) overlappingReplica(self *Replica, desc *kvpb.RangeDescriptor) *k
 //     entries (see removal in DESIGN.md): raft would panic on it and take
 //     the whole process down; capped, only this replica is stuck.
 func (r *Replica) filterRaftMsgLocked(m *raftpb.Message) bool {
+	if r.snap.heard == nil {
+		r.snap.heard = map[uint64]time.Time{}
+	}
+	r.snap.heard[m.GetFrom()] = time.Now()
 	switch m.GetType() {
 	case raftpb.MessageType_MsgSnap:
 		return false

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -54,6 +55,13 @@ type Config struct {
 	// may also be set with SetSender before Start. Without it the store
 	// cannot split.
 	Sender kvrpc.Handler
+	// ClosedTimestampLag is how far behind the clock leaseholders close
+	// timestamps (follower reads can serve data about this stale).
+	// Default 1s.
+	ClosedTimestampLag time.Duration
+	// ClosedTimestampInterval between side-channel publications of closed
+	// timestamps (for ranges without writes). Default 200ms.
+	ClosedTimestampInterval time.Duration
 	// SplitThreshold: a range whose data grows past this many bytes is
 	// split in two. Default 64 MiB; negative disables size-based splits.
 	SplitThreshold int64
@@ -107,6 +115,12 @@ func (c *Config) ensureDefaults() {
 	if c.ReplicateInterval == 0 {
 		c.ReplicateInterval = time.Second
 	}
+	if c.ClosedTimestampLag == 0 {
+		c.ClosedTimestampLag = time.Second
+	}
+	if c.ClosedTimestampInterval == 0 {
+		c.ClosedTimestampInterval = 200 * time.Millisecond
+	}
 	if c.SplitThreshold == 0 {
 		c.SplitThreshold = 64 << 20
 	}
@@ -138,6 +152,8 @@ type Store struct {
 	stopListener func()
 
 	snaps storeSnapshots // snapshot.go
+
+	followerServed, followerRefused atomic.Int64
 }
 
 var _ kvrpc.Handler = (*Store)(nil)
@@ -279,6 +295,7 @@ func (s *Store) Start() {
 		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
 	}
 	s.every(s.cfg.ReplicateInterval, s.maintainMeta)
+	s.every(s.cfg.ClosedTimestampInterval, s.publishClosed)
 	if s.cfg.SplitThreshold > 0 {
 		s.every(s.cfg.ReplicateInterval, s.splitQueuePass)
 	}
@@ -385,6 +402,12 @@ func (s *Store) runReplica(r *Replica) {
 
 func (s *Store) handleRaft(_ context.Context, from int32, msgs []transport.Message) {
 	for _, m := range msgs {
+		if c, index, ok := decodeClosedUpdate(m.Msg); ok {
+			if r := s.Replica(m.RangeID); r != nil {
+				r.recordClosed(c, index)
+			}
+			continue
+		}
 		r := s.Replica(m.RangeID)
 		if r == nil {
 			// A leader talking to us about a range we do not hold: we
@@ -510,6 +533,11 @@ func (s *Store) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.BatchRes
 	defer stop()
 	var resp *kvpb.BatchResponse
 	var err error
+	if ba.FollowerRead && ba.IsReadOnly() {
+		if resp, served, err := s.tryFollowerRead(ctx, r, ba); served {
+			return resp, err
+		}
+	}
 	if as, ok := ba.Requests[0].(*kvpb.AdminSplitRequest); ok && len(ba.Requests) == 1 {
 		var sr *kvpb.AdminSplitResponse
 		if sr, err = r.adminSplit(ctx, as.SplitKey); err == nil {

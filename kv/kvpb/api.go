@@ -196,6 +196,11 @@ type Header struct {
 	// transactions' intents in total; past it the batch fails with a
 	// *LockTimeoutError (SQL's lock_timeout).
 	LockTimeout time.Duration
+	// FollowerRead marks a read-only batch at a fixed timestamp that any
+	// replica may serve once that timestamp is closed on it (a follower
+	// read); replicas that cannot refuse it with a NotLeaseHolderError
+	// and the router falls back to the leaseholder.
+	FollowerRead bool
 }
 
 // BatchRequest is the unit that crosses the kv seam.

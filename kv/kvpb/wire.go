@@ -521,6 +521,7 @@ func AppendBatchRequest(b []byte, ba *BatchRequest) ([]byte, error) {
 	e.varint(int64(ba.ReadConsistency))
 	e.boolean(ba.WaitPolicyError)
 	e.varint(int64(ba.LockTimeout))
+	e.boolean(ba.FollowerRead)
 	e.nlen(len(ba.Requests), ba.Requests == nil)
 	for _, r := range ba.Requests {
 		if err := e.request(r); err != nil {
@@ -541,6 +542,7 @@ func DecodeBatchRequest(b []byte) (*BatchRequest, error) {
 	ba.ReadConsistency = ReadConsistency(d.int8())
 	ba.WaitPolicyError = d.boolean()
 	ba.LockTimeout = time.Duration(d.varint())
+	ba.FollowerRead = d.boolean()
 	ba.Requests = dslice(&d, func(d *decoder, r *Request) { *r = d.request() })
 	if err := d.finish(); err != nil {
 		return nil, err

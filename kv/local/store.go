@@ -70,6 +70,11 @@ type Replication interface {
 	// (*kvpb.AmbiguousResultError). Called with latches held; the caller
 	// closes b.
 	Replicate(ctx context.Context, b *storage.Batch) error
+	// TrackWrite registers a write about to be evaluated at ts and returns
+	// the lowest timestamp it may write at (above every timestamp the
+	// range has closed to writes) and a release func, called once the
+	// write applied or failed. Called with latches held, after CheckServe.
+	TrackWrite(ts hlc.Timestamp) (hlc.Timestamp, func())
 }
 
 // EnsureDefaults fills unset fields.
@@ -284,6 +289,23 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 			return nil, nil, err
 		}
 	}
+	if r := s.cfg.Replication; r != nil && writesValues(b.Requests) {
+		// Closed timestamps act like a read at every key: new values go
+		// above. (Committing or resolving an existing intent is not a new
+		// value: followers that meet an intent defer to the leaseholder.)
+		wts := b.Timestamp
+		if b.Txn != nil {
+			wts = b.Txn.WriteTimestamp
+		}
+		minTs, release := r.TrackWrite(wts)
+		defer release()
+		if b.Txn != nil && b.Txn.WriteTimestamp.Less(minTs) {
+			b.Txn = b.Txn.Clone()
+			b.Txn.WriteTimestamp = minTs
+		} else if b.Txn == nil {
+			b.Timestamp.Forward(minTs)
+		}
+	}
 	var readerID tscache.TxnID
 	if b.Txn != nil {
 		readerID = b.Txn.ID
@@ -343,6 +365,16 @@ func (s *Store) evaluateOnce(ctx context.Context, ba *kvpb.BatchRequest) (_ *kvp
 		s.waitq.Finalize(res.Finalized.ID)
 	}
 	return res.Response, nil, nil
+}
+
+// writesValues reports whether a request lays down new values or intents.
+func writesValues(reqs []kvpb.Request) bool {
+	for _, r := range reqs {
+		if r.Method().IsWrite() {
+			return true
+		}
+	}
+	return false
 }
 
 // applyTimestampCache returns txn with its write timestamp moved above every

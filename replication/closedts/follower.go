@@ -108,6 +108,17 @@ func (f *Follower) Check(readTs hlc.Timestamp, appliedIndex uint64) Reason {
 	return NotApplied
 }
 
+// Servable returns the newest closed timestamp a follower that applied
+// the log up to appliedIndex can serve reads at (empty if none).
+func (f *Follower) Servable(appliedIndex uint64) hlc.Timestamp {
+	for i := len(f.pairs) - 1; i >= 0; i-- {
+		if f.pairs[i].index <= appliedIndex {
+			return f.pairs[i].closed
+		}
+	}
+	return hlc.Timestamp{}
+}
+
 // CanServe reports whether Check says OK.
 func (f *Follower) CanServe(readTs hlc.Timestamp, appliedIndex uint64) bool {
 	return f.Check(readTs, appliedIndex) == OK

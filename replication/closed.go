@@ -1,0 +1,199 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/outpostdb/outpost/kv/hlc"
+	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/replication/closedts"
+	"github.com/outpostdb/outpost/replication/lease"
+	"github.com/outpostdb/outpost/replication/transport"
+)
+
+// Closed timestamps (see replication/closedts). The leaseholder tracks the
+// writes it is evaluating and, with every write command it proposes,
+// publishes a closed timestamp C: no write at or below C will ever be
+// evaluated on the range again. Every replica records (C, index of the
+// command) when it applies it, and may then serve reads at or below C once
+// it has applied that far. Ranges without writes get their closed
+// timestamps from a side channel: every ClosedTimestampInterval the
+// leaseholder sends (C, its applied index) to the other replicas.
+//
+// Invariants:
+//   - A tracked write's timestamp is above the last closed timestamp (it
+//     was forwarded under the same lock), so C never reaches it; a write
+//     is released only once it applied here, so writes at or below a C
+//     computed later sit at indexes at or below this replica's applied
+//     index at that moment (the side channel's index) or below the
+//     carrying command's index.
+//   - C stays below the lease expiration (C <= now - lag while the lease is
+//     valid), and a new lease starts after the old one expired, so a new
+//     leaseholder's writes are above every C its predecessors published:
+//     published closed timestamps stay valid across lease changes.
+
+// TrackWrite implements local.Replication.
+func (r *Replica) TrackWrite(ts hlc.Timestamp) (hlc.Timestamp, func()) {
+	r.closed.mu.Lock()
+	defer r.closed.mu.Unlock()
+	if !r.closed.last.Less(ts) {
+		ts = r.closed.last.Next()
+	}
+	return ts, r.closed.tracker.Track(ts)
+}
+
+// closeLocked computes the closed timestamp to publish now. It must run
+// only while this replica holds a valid lease.
+func (r *Replica) closeTimestamp() hlc.Timestamp {
+	r.closed.mu.Lock()
+	defer r.closed.mu.Unlock()
+	c := closedts.Close(r.store.cfg.Clock.Now(), r.store.cfg.ClosedTimestampLag, &r.closed.tracker, r.closed.last)
+	r.closed.last = c
+	return c
+}
+
+// recordClosed records a publication (a command's or the side channel's).
+func (r *Replica) recordClosed(c hlc.Timestamp, index uint64) {
+	if c.IsEmpty() {
+		return
+	}
+	r.closed.mu.Lock()
+	defer r.closed.mu.Unlock()
+	r.closed.follower.Update(c, index)
+}
+
+// onLeaseAcquired makes a new leaseholder close nothing below what it
+// already knows was closed.
+func (r *Replica) onLeaseAcquired() {
+	r.closed.mu.Lock()
+	defer r.closed.mu.Unlock()
+	c, _ := r.closed.follower.Closed()
+	r.closed.last.Forward(c)
+}
+
+// CanServeFollowerRead reports whether this replica may serve a read at
+// ts from its own state: ts is closed and the replica applied far enough.
+func (r *Replica) CanServeFollowerRead(ts hlc.Timestamp) closedts.Reason {
+	r.mu.Lock()
+	applied := r.mu.applied.raftIndex
+	r.mu.Unlock()
+	r.closed.mu.Lock()
+	defer r.closed.mu.Unlock()
+	return r.closed.follower.Check(ts, applied)
+}
+
+// ClosedTimestamp returns the newest timestamp this replica can serve
+// follower reads at now (empty if none).
+func (r *Replica) ClosedTimestamp() hlc.Timestamp {
+	r.mu.Lock()
+	applied := r.mu.applied.raftIndex
+	r.mu.Unlock()
+	r.closed.mu.Lock()
+	defer r.closed.mu.Unlock()
+	return r.closed.follower.Servable(applied)
+}
+
+// The side channel rides on the raft transport as messages of a type raft
+// only uses locally (never on the wire), so both transports carry it with
+// their fault injection, and Store.handleRaft takes it out before stepping:
+// Commit holds the index, Context the closed timestamp.
+const closedUpdateType = raftpb.MessageType_MsgUnreachable
+
+func closedUpdate(to int32, c hlc.Timestamp, index uint64) *raftpb.Message {
+	ctx := binary.BigEndian.AppendUint64(nil, uint64(c.WallTime))
+	ctx = binary.BigEndian.AppendUint32(ctx, uint32(c.Logical))
+	return &raftpb.Message{Type: closedUpdateType.Enum(), To: new(uint64(to)), Commit: new(index), Context: ctx}
+}
+
+func decodeClosedUpdate(m *raftpb.Message) (hlc.Timestamp, uint64, bool) {
+	ctx := m.GetContext()
+	if m.GetType() != closedUpdateType || len(ctx) != 12 {
+		return hlc.Timestamp{}, 0, false
+	}
+	return hlc.Timestamp{WallTime: int64(binary.BigEndian.Uint64(ctx)), Logical: int32(binary.BigEndian.Uint32(ctx[8:]))}, m.GetCommit(), true
+}
+
+// publishClosed runs the side channel: for every range this node holds the
+// lease of, close a timestamp and send it with the applied index to the
+// other replicas.
+func (s *Store) publishClosed() {
+	now := s.cfg.Clock.Now()
+	byNode := map[int32][]transport.Message{}
+	for _, r := range s.Replicas() {
+		if r.CheckServe(nil, now) != nil {
+			continue
+		}
+		c := r.closeTimestamp()
+		r.mu.Lock()
+		index := r.mu.applied.raftIndex
+		desc := r.mu.desc
+		r.mu.Unlock()
+		r.recordClosed(c, index)
+		for _, rep := range desc.Replicas {
+			if rep.NodeID != s.cfg.NodeID {
+				byNode[rep.NodeID] = append(byNode[rep.NodeID], transport.Message{RangeID: r.rangeID, Msg: closedUpdate(rep.NodeID, c, index)})
+			}
+		}
+	}
+	for to, msgs := range byNode {
+		_ = s.cfg.Transport.Send(s.cfg.NodeID, to, msgs)
+	}
+}
+
+// FollowerReadStats counts follower reads on this store.
+type FollowerReadStats struct {
+	// Served locally by a replica that does not hold the lease.
+	Served int64
+	// Refused, so that the router sent them to the leaseholder.
+	Refused int64
+}
+
+// FollowerReadStats returns the store's follower read counters.
+func (s *Store) FollowerReadStats() FollowerReadStats {
+	return FollowerReadStats{Served: s.followerServed.Load(), Refused: s.followerRefused.Load()}
+}
+
+// tryFollowerRead serves a FollowerRead batch on a replica that does not
+// hold the lease, if the batch's timestamp (and uncertainty limit) is
+// closed here. served is false when the replica holds the lease: the
+// normal path serves the batch.
+func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchRequest) (resp *kvpb.BatchResponse, served bool, err error) {
+	ts := ba.Timestamp
+	if ba.Txn != nil {
+		ts = hlc.Max(ba.Txn.ReadTimestamp, ba.Txn.GlobalUncertaintyLimit)
+	}
+	if ts.IsEmpty() || r.CheckServe(ba, s.cfg.Clock.Now()) == nil {
+		return nil, false, nil
+	}
+	r.mu.Lock()
+	err = r.checkBoundsLocked(ba)
+	hint := int32(0)
+	if r.mu.lease.Evaluate(s.cfg.Clock.Now(), 0, hlc.Timestamp{}) == lease.Valid {
+		hint = r.mu.lease.Replica
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return nil, true, err
+	}
+	refuse := func(why string) (*kvpb.BatchResponse, bool, error) {
+		s.followerRefused.Add(1)
+		return nil, true, &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: s.cfg.NodeID, LeaseHolder: hint,
+			Msg: "follower read refused: " + why}
+	}
+	if reason := r.CanServeFollowerRead(ts); reason != closedts.OK {
+		return refuse(fmt.Sprintf("%s at %s (closed %s)", reason, ts, r.ClosedTimestamp()))
+	}
+	resp, err = r.pipeline.EvaluateFollowerRead(ctx, ba)
+	var wie *kvpb.WriteIntentError
+	if errors.As(err, &wie) {
+		return refuse("met an intent")
+	}
+	if err == nil {
+		s.followerServed.Add(1)
+	}
+	return resp, true, err
+}
