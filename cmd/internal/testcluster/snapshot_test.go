@@ -73,6 +73,9 @@ func checkChunks(t *testing.T, st *chunkStats) {
 	if n < 2 {
 		t.Fatalf("snapshots arrived in %d chunks; want several", n)
 	}
+	if chunks == 0 {
+		t.Fatal("no snapshot was received; the test proves nothing about them")
+	}
 	if biggest > testChunkBytes {
 		t.Fatalf("a snapshot chunk of %d bytes exceeds the %d byte limit", biggest, testChunkBytes)
 	}
@@ -484,4 +487,23 @@ func TestSplitRangeReplicatedBySnapshot(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	checkChunks(t, &st)
+}
+
+// TestLinearizableWithSnapshots is TestLinearizable with raft logs so short
+// that nodes restarted by the nemesis, or cut off by its partitions, catch
+// up by snapshot.
+func TestLinearizableWithSnapshots(t *testing.T) {
+	var st chunkStats
+	opts := snapOptions(3, 38, &st)
+	opts.Store.RaftLogMaxEntries = 10
+	opts.RouterTimeout = 2 * time.Second
+	testLinearizable(t, opts)
+	chunks, biggest := st.get()
+	t.Logf("snapshot chunks received: %d (largest %d bytes)", chunks, biggest)
+	if chunks == 0 {
+		t.Fatal("no snapshot was received; the test proves nothing about them")
+	}
+	if biggest > testChunkBytes {
+		t.Fatalf("a snapshot chunk of %d bytes exceeds the %d byte limit", biggest, testChunkBytes)
+	}
 }
