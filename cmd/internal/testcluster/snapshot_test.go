@@ -73,9 +73,6 @@ func checkChunks(t *testing.T, st *chunkStats) {
 	if n < 2 {
 		t.Fatalf("snapshots arrived in %d chunks; want several", n)
 	}
-	if chunks == 0 {
-		t.Fatal("no snapshot was received; the test proves nothing about them")
-	}
 	if biggest > testChunkBytes {
 		t.Fatalf("a snapshot chunk of %d bytes exceeds the %d byte limit", biggest, testChunkBytes)
 	}
