@@ -16,11 +16,18 @@
 //   - membership: bootstrap as conf-change entries, replicas created on a
 //     leader's first message, and the replicate queue (replicate_queue.go)
 //     that adds learners, promotes them, and replaces dead or
-//     decommissioning voters.
+//     decommissioning voters;
+//   - the raft log queue (raft_log_queue.go): truncation of every replica's
+//     log (never past the durable applied index; a leader keeps what its
+//     live followers need up to a size bound) and the destruction of
+//     replicas removed from their range;
+//   - snapshots (snapshot.go): streamed from a Pebble snapshot in bounded
+//     chunks over transport.SnapshotTransport to followers that fell behind
+//     the leader's log or are new, and applied crash-safely (a pending
+//     marker, then a synced install and a RawNode restart on it).
 //
 // Not yet: more than one range (splits, merges, range descriptors in a
-// meta range), raft log truncation and snapshots (a new replica catches
-// up from the full log), closed timestamps and follower reads.
+// meta range), closed timestamps and follower reads.
 //
 // Subpackages: raftlog (raft.Storage over kv/storage), lease and closedts
 // (pure rules), transport (raft message transport, in-memory with fault

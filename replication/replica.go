@@ -50,6 +50,7 @@ type Replica struct {
 
 	signal chan struct{} // a Ready may be pending
 
+	snap snapState // raftMu, removal: snapshot.go, raft_log_queue.go
 	// reloadAfterSplit: a split created this (empty) replica's state;
 	// campaignAfterLoad: this node held the split range's lease. Both are
 	// acted on by the replica's goroutine (maybeReload).
@@ -120,6 +121,9 @@ func (p *proposal) finish(err error) {
 var errReplicaStopped = errors.New("replica stopped")
 
 func newReplica(s *Store, rangeID int64) (*Replica, error) {
+	if err := recoverSnapshot(s.cfg.Engine, rangeID); err != nil {
+		return nil, err
+	}
 	r := &Replica{store: s, rangeID: rangeID, signal: make(chan struct{}, 1)}
 	r.mu.proposals = map[uint64]*proposal{}
 	if err := r.loadLocked(); err != nil {
@@ -396,6 +400,10 @@ func (r *Replica) proposeAndWait(ctx context.Context, cmd *command) error {
 // step hands a raft message from a peer to the group.
 func (r *Replica) step(m *raftpb.Message) {
 	r.mu.Lock()
+	if !r.filterRaftMsgLocked(m) { // snapshot.go
+		r.mu.Unlock()
+		return
+	}
 	err := r.mu.raw.Step(m)
 	r.mu.Unlock()
 	if err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrStepLocalMsg) {
@@ -464,6 +472,11 @@ func (r *Replica) maybeRequestLeaseLocked(now hlc.Timestamp) {
 // handleReady runs one Ready: persist, send, apply, advance. It is called
 // only from the replica's goroutine, and reports whether it found a Ready.
 func (r *Replica) handleReady() (bool, error) {
+	r.snap.raftMu.Lock()
+	defer r.snap.raftMu.Unlock()
+	if r.snap.destroyed {
+		return false, errReplicaDestroyed
+	}
 	r.mu.Lock()
 	if !r.mu.raw.HasReady() {
 		r.mu.Unlock()
@@ -473,7 +486,9 @@ func (r *Replica) handleReady() (bool, error) {
 	r.mu.Unlock()
 
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		return false, fmt.Errorf("r%d: snapshots are not supported yet", r.rangeID)
+		// Unreachable: raft never receives a MsgSnap (step drops them);
+		// snapshots are installed by applySnapshot, which restarts raft.
+		return false, fmt.Errorf("r%d: unexpected raft snapshot in a Ready", r.rangeID)
 	}
 	// Send what may go before the fsync: everything but acknowledgements
 	// (MsgAppResp, vote responses), unless term or vote changed. This lets

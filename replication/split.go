@@ -236,6 +236,9 @@ func (s *Store) installSplitRHS(res *splitResult) error {
 // hard state it kept (a vote cast while empty) is merged, never lost.
 func (r *Replica) maybeReload() error {
 	if r.reloadAfterSplit.Swap(false) {
+		// raftMu: the raft state is rewritten (snapshot.go).
+		r.snap.raftMu.Lock()
+		defer r.snap.raftMu.Unlock()
 		hs, _, err := r.log.InitialState()
 		if err != nil {
 			return err

@@ -71,6 +71,26 @@ type Config struct {
 	Local local.Config
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+
+	// RaftLogMaxEntries and RaftLogMaxBytes bound a leader's raft log:
+	// past either, it is truncated to the applied index even if a
+	// follower still needs the entries (it gets a snapshot). Defaults
+	// 10000 entries, 16 MiB. See raft_log_queue.go.
+	RaftLogMaxEntries int
+	RaftLogMaxBytes   int64
+	// RaftLogQueueInterval between truncation passes. Default 1s.
+	RaftLogQueueInterval time.Duration
+	// SnapshotChunkBytes bounds each chunk of a streamed snapshot (it must
+	// not exceed the transport's limit: rpc.Config.SnapshotChunkBytes).
+	// Default 256 KiB.
+	SnapshotChunkBytes int
+	// SnapshotRetryBackoff: after a failed snapshot, raft is told only
+	// this much later, so it does not retry at once. Default 1s.
+	SnapshotRetryBackoff time.Duration
+	// TestingSnapshotChunkHook, if set, is called by a node receiving a
+	// snapshot after each chunk it wrote (n counts from 1); an error
+	// aborts the snapshot.
+	TestingSnapshotChunkHook func(ctx context.Context, node int32, rangeID int64, n, chunkLen int) error
 }
 
 func (c *Config) ensureDefaults() {
@@ -104,6 +124,7 @@ func (c *Config) ensureDefaults() {
 	if c.SplitThreshold == 0 {
 		c.SplitThreshold = 64 << 20
 	}
+	c.ensureSnapshotDefaults()
 }
 
 // Closed timestamp defaults (Config.ClosedTimestampLag and Interval).
@@ -135,6 +156,8 @@ type Store struct {
 	inflightMu   sync.RWMutex   // write-held by Stop while it closes the gate
 	wg           sync.WaitGroup
 	stopListener func()
+
+	snaps storeSnapshots // snapshot.go
 
 	followerServed, followerRefused atomic.Int64
 }
@@ -276,7 +299,7 @@ func (s *Store) Replicas() []*Replica {
 
 // Start runs the replicas and listens for raft messages.
 func (s *Store) Start() {
-	s.stopListener = s.cfg.Transport.Listen(s.cfg.NodeID, transport.HandlerFunc(s.handleRaft))
+	s.stopListener = s.listen()
 	s.mu.RLock()
 	for _, r := range s.replicas {
 		s.runReplica(r)
@@ -293,6 +316,7 @@ func (s *Store) Start() {
 	if s.cfg.SplitThreshold > 0 {
 		s.every(s.cfg.ReplicateInterval, s.splitQueuePass)
 	}
+	s.every(s.cfg.RaftLogQueueInterval, s.raftLogQueuePass)
 }
 
 // every runs fn every interval until the store stops.
@@ -379,6 +403,9 @@ func (s *Store) runReplica(r *Replica) {
 			for more := err == nil; more && err == nil; {
 				more, err = r.handleReady()
 			}
+			if errors.Is(err, errReplicaDestroyed) {
+				return
+			}
 			if err != nil {
 				// Storage failures leave the replica's durable state
 				// unknown: stop serving it rather than diverge.
@@ -442,7 +469,7 @@ func (s *Store) createReplica(rangeID int64) (*Replica, error) {
 }
 
 func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {
-	if len(msgs) == 0 {
+	if msgs = s.divertSnapshots(rangeID, msgs); len(msgs) == 0 {
 		return
 	}
 	// Group by destination so that each pair gets one batch.

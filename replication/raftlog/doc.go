@@ -9,6 +9,8 @@
 //	"rftc"                the ConfState (marshaled raftpb.ConfState)
 //	"rftt"                the truncated state: index and term of the last
 //	                      truncated entry (marshaled raftpb.Entry, no data)
+//	"rfts"                a snapshot is being installed (SnapshotPendingKey)
+//	"rftx" <engine key>   a snapshot's data being received (staging span)
 //
 // Invariants:
 //   - FirstIndex = truncated index + 1; LastIndex = index of the last entry,
@@ -23,8 +25,16 @@
 //     changes only after the batch holding the writes is durable, so it never
 //     runs ahead of what a crash would leave.
 //
-// Snapshots are not implemented yet (Snapshot returns
-// raft.ErrSnapshotTemporarilyUnavailable).
+// Truncation: Truncate removes a prefix of the log; afterwards Entries and
+// Term return raft.ErrCompacted below FirstIndex (Term answers for the
+// truncated index itself from the truncated state), as MemoryStorage does
+// after Compact. The caller (replication's raft log queue) never truncates
+// past the durable applied index.
+//
+// Snapshots: Snapshot returns metadata only (truncated index and term, conf
+// state): enough for raft to decide a follower needs one. The data is
+// streamed by the replication Store; InstallSnapshot and ResetState write
+// the raft state of a replica that installs a snapshot or is emptied.
 //
 // It imports kv/storage and kv/kvpb of ours, and must not import the kv root
 // package or kv/router.

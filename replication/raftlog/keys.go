@@ -13,11 +13,14 @@ var localRangeIDPrefix = []byte{kvpb.LocalPrefixByte, 'i'}
 
 // Suffixes of the range-ID-local keys this package owns.
 const (
-	suffixLogEntry    = "rftl"
-	suffixHardState   = "rfth"
-	suffixTruncated   = "rftt"
-	suffixConfState   = "rftc"
-	suffixLogEntryEnd = "rftm" // first suffix after every log entry key
+	suffixLogEntry       = "rftl"
+	suffixHardState      = "rfth"
+	suffixTruncated      = "rftt"
+	suffixConfState      = "rftc"
+	suffixSnapPending    = "rfts"
+	suffixSnapStaging    = "rftx"
+	suffixSnapStagingEnd = "rfty"
+	suffixLogEntryEnd    = "rftm" // first suffix after every log entry key
 )
 
 func rangeIDSuffixKey(rangeID int64, suffix string, extra int) []byte {
@@ -61,4 +64,21 @@ func TruncatedStateKey(rangeID int64) []byte {
 // 0x01 'i' <rangeID:8 BE> "rftc".
 func ConfStateKey(rangeID int64) []byte {
 	return rangeIDSuffixKey(rangeID, suffixConfState, 0)
+}
+
+// SnapshotPendingKey marks a replica whose snapshot is committed (its raft
+// state installed) while its data is still being moved from the staging
+// span into place; the value names the descriptors involved (see the
+// replication package). A replica that finds it at open finishes the move.
+// 0x01 'i' <rangeID:8 BE> "rfts".
+func SnapshotPendingKey(rangeID int64) []byte {
+	return rangeIDSuffixKey(rangeID, suffixSnapPending, 0)
+}
+
+// SnapshotStagingSpan is where a replica receiving a snapshot stages its
+// data before installing it: [0x01 'i' <rangeID:8 BE> "rftx", ... "rfty").
+// Each staged record is stored under the span's start followed by the
+// record's engine key.
+func SnapshotStagingSpan(rangeID int64) (start, end []byte) {
+	return rangeIDSuffixKey(rangeID, suffixSnapStaging, 0), rangeIDSuffixKey(rangeID, suffixSnapStagingEnd, 0)
 }

@@ -226,14 +226,6 @@ func (s *Storage) FirstIndex() (uint64, error) {
 	return s.mu.durable.truncIndex + 1, nil
 }
 
-// Snapshot implements raft.Storage. Snapshots are not implemented yet: it
-// always returns raft.ErrSnapshotTemporarilyUnavailable, so a follower that
-// fell behind the truncated index cannot catch up until they are. Callers
-// must therefore not Truncate past what every follower has.
-func (s *Storage) Snapshot() (*raftpb.Snapshot, error) {
-	return nil, raft.ErrSnapshotTemporarilyUnavailable
-}
-
 // pendingLocked returns the state as of b's writes, making b the pending
 // batch if there is none.
 func (s *Storage) pendingLocked(b *storage.Batch) (*logState, error) {

@@ -222,7 +222,7 @@ func TestCommitGatesVisibility(t *testing.T) {
 		t.Fatal("Append leaving a gap succeeded")
 	}
 	if _, err := s.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
-		t.Fatalf("Snapshot: %v", err)
+		t.Fatalf("Snapshot of a log never truncated: %v", err)
 	}
 }
 

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"context"
+	"iter"
 	"testing"
 
 	"github.com/outpostdb/outpost/replication/transport"
@@ -33,4 +35,12 @@ func TestRaftConformance(t *testing.T) {
 		c := newCluster(t, 4, nil)
 		return transporttest.Env{Transport: clusterTransport{c}, Faults: c.faults}
 	})
+}
+
+func (ct clusterTransport) SendSnapshot(ctx context.Context, from, to int32, h transport.SnapshotHeader, chunks iter.Seq2[[]byte, error]) error {
+	return ct.c.node(from).Raft().SendSnapshot(ctx, from, to, h, chunks)
+}
+
+func (ct clusterTransport) ListenSnapshots(node int32, h transport.SnapshotHandler) func() {
+	return ct.c.node(node).Raft().ListenSnapshots(node, h)
 }

@@ -7,6 +7,11 @@
 // multi-region clusters: per-pair delay (and a locality latency matrix, which
 // the --simulate-latency flag will parse into), seeded random drops,
 // partitions, one-way blocks and node isolation, and per-pair statistics.
+// It also owns SnapshotTransport (snapshot.go): streamed, acknowledged,
+// flow-controlled snapshots in chunks that neither side holds all of at
+// once, separate from the lossy raft message path; MemTransport implements
+// it with the same fault semantics (a blocked pair cannot start or
+// continue a snapshot).
 // The gRPC implementation of the same interface is replication/rpc's
 // RaftTransport; it follows the same contracts and takes its faults from a
 // Faults, the injector of this package with MemTransport's fault semantics.

@@ -201,6 +201,22 @@ func (f *Faults) Isolate(node int32) {
 	f.mu.isolated[node] = struct{}{}
 }
 
+// Isolated reports whether node is isolated (Isolate).
+func (f *Faults) Isolated(node int32) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.mu.isolated[node]
+	return ok
+}
+
+// Unisolate ends the isolation of node only; partitions and one-way
+// blocks stay.
+func (f *Faults) Unisolate(node int32) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.mu.isolated, node)
+}
+
 // Heal removes all partitions, one-way blocks and isolations. Delays and
 // drop rates stay.
 func (f *Faults) Heal() {

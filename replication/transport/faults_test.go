@@ -30,6 +30,14 @@ func TestFaults(t *testing.T) {
 			t.Errorf("Drop(%d, %d) = %v with no drop rate", c.from, c.to, got)
 		}
 	}
+	if !f.Isolated(6) || f.Isolated(7) {
+		t.Fatal("Isolated")
+	}
+	f.Unisolate(6)
+	if f.Isolated(6) || f.Blocked(6, 1) || !f.Blocked(1, 2) || !f.Blocked(4, 5) {
+		t.Fatal("Unisolate must end node 6's isolation only")
+	}
+	f.Isolate(6)
 	f.Heal()
 	if f.Blocked(1, 2) || f.Blocked(4, 5) || f.Blocked(6, 1) {
 		t.Fatal("Heal left a block")

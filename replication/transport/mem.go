@@ -99,6 +99,8 @@ type MemTransport struct {
 		pairs     map[Pair]*memPair
 		listeners map[int32]*memListener
 		stats     map[Pair]*PairStats
+		// snapListeners: see snapshot.go.
+		snapListeners map[int32]*memSnapListener
 	}
 }
 

@@ -117,7 +117,7 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	}
 	for i := 1; i <= opts.Nodes; i++ {
 		n := &Node{ID: int32(i), FS: storage.NewMemFS()}
-		c.mu.Lock()
+		c.mu.Lock() // earlier nodes' stores already read c.nodes (liveness)
 		c.nodes[n.ID] = n
 		c.mu.Unlock()
 		var boot []int32
@@ -222,11 +222,19 @@ func (c *Cluster) Kill(id int32) {
 	}
 	n.alive = false
 	c.mu.Unlock()
+	// Cut the node off first: a killed process sends nothing, so nothing
+	// it does after the crash point (acknowledging an entry its crash clone
+	// will not have) may reach the others.
+	wasIsolated := c.Transport.Isolated(id)
+	c.Transport.Isolate(id)
 	// Crash first, so nothing the stopping store writes survives.
 	crashed := n.FS.CrashClone(0, c.rng.Int64())
 	n.Store.Stop()
 	n.Engine.Close()
 	n.FS = crashed
+	if !wasIsolated {
+		c.Transport.Unisolate(id)
+	}
 	c.mu.Lock()
 	n.downSince = time.Now()
 	c.mu.Unlock()

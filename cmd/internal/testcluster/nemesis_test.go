@@ -245,8 +245,12 @@ var registerModel = porcupine.Model{
 // outcome is unknown (ambiguous) is recorded as pending forever, which
 // lets the checker place it anywhere after its call, or nowhere.
 func TestLinearizable(t *testing.T) {
+	testLinearizable(t, Options{Nodes: 3, Seed: 5, RouterTimeout: 2 * time.Second})
+}
+
+func testLinearizable(t *testing.T, opts Options) {
 	ctx := context.Background()
-	c := Start(t, Options{Nodes: 3, Seed: 5, RouterTimeout: 2 * time.Second})
+	c := Start(t, opts)
 	var (
 		mu      sync.Mutex
 		history []porcupine.Operation

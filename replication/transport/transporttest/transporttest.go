@@ -1,7 +1,10 @@
 // Package transporttest is the conformance suite of transport.Transport:
 // the contracts of the transport package doc (per-pair FIFO, copies on Send,
 // handler may Send, Listen/stop semantics, Close semantics, partitions
-// drop and heal, delay is never early), checked through the interface
+// drop and heal, delay is never early) and, for transports that also
+// implement transport.SnapshotTransport, its snapshot contracts (chunks in
+// order and copied, handler and sender errors reported, partitions cut
+// streams, no listener fails), checked through the interface
 // only, so that MemTransport and the gRPC transport of replication/rpc run
 // the same tests. Implementation-specific behaviour (statistics, drop rates,
 // queue overflow) stays in each implementation's own tests.
@@ -59,6 +62,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newEnv(t)) })
 	}
+	runSnapshots(t, newEnv)
 }
 
 // Msg returns a raft message carrying index i, for range 1.
