@@ -98,6 +98,7 @@ type Replica struct {
 		// not applied; raft allows one at a time.
 		confChangePending    bool
 		confChangeAt         time.Time
+		lastRebalance        time.Time
 		campaignAfterAdvance bool
 	}
 }

@@ -182,8 +182,23 @@ func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, 
 			emptiest, least = id, counts[id]
 		}
 	}
-	if emptiest != 0 && most-least >= 2 {
+	// Counts come from meta records that lag, and every range decides at
+	// once: move only between nodes on either side of the mean, and at
+	// most once per range per cooldown, so that ranges do not all pile
+	// onto the same node and back.
+	total, usableNodes := 0, 0
+	for id := range nodes {
+		if usable(id) {
+			total += counts[id]
+			usableNodes++
+		}
+	}
+	mean := float64(total) / float64(max(usableNodes, 1))
+	cooldown := 20 * r.store.cfg.ReplicateInterval
+	if emptiest != 0 && most-least >= 2 && float64(most) > mean && float64(least) < mean &&
+		time.Since(r.mu.lastRebalance) > cooldown {
 		r.store.log.Info("rebalancing", "range", r.rangeID, "from", fullest, "replicas", most, "to", emptiest, "replicas", least)
+		r.mu.lastRebalance = time.Now()
 		r.proposeConfChangeLocked(raftpb.ConfChangeAddLearnerNode, emptiest)
 	}
 }

@@ -139,7 +139,11 @@ func (r *Replica) applySplitLocked(index uint64, cmd *command) (*splitResult, er
 	if err != nil {
 		return nil, err
 	}
-	if !exists {
+	// A replica replaying the log from before it joined the range (a
+	// learner catching up) was not a member at the split: the new range
+	// has no replica here.
+	_, member := desc.Replica(r.store.cfg.NodeID)
+	if !exists && member {
 		if err := r.writeRHSStateLocked(b, right); err != nil {
 			return nil, err
 		}
@@ -152,6 +156,9 @@ func (r *Replica) applySplitLocked(index uint64, cmd *command) (*splitResult, er
 	if p != nil {
 		delete(r.mu.proposals, cmd.id)
 		p.finish(nil)
+	}
+	if !member {
+		return nil, nil
 	}
 	return &splitResult{right: *right, campaign: r.mu.lease.Replica == r.store.cfg.NodeID}, nil
 }
