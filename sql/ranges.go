@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/sql/pgdialect"
@@ -25,6 +26,11 @@ type RangeInfo struct {
 	AppliedIndex     uint64 // of this node's replica
 	CommitIndex      uint64
 	ApproxSizeBytes  int64
+	// ReplicaLocalities lists each replica's node, type and locality.
+	ReplicaLocalities string
+	// ClosedLag is how far behind the clock this node's replica can serve
+	// follower reads; negative when unknown.
+	ClosedLag time.Duration
 }
 
 // RangeReporter lists and splits ranges; the server implements it over
@@ -145,6 +151,8 @@ var showRangesCols = []plan.ResultCol{
 	{Name: "applied_index", T: types.Int8},
 	{Name: "commit_index", T: types.Int8},
 	{Name: "approx_size_bytes", T: types.Int8},
+	{Name: "replica_localities", T: types.Text},
+	{Name: "closed_timestamp_lag", T: types.Interval},
 }
 
 // showRanges answers SHOW RANGES [FROM TABLE table].
@@ -184,6 +192,11 @@ func (s *Session) showRanges(w ResultWriter, table string) error {
 			types.DInt(int64(r.AppliedIndex)),
 			types.DInt(int64(r.CommitIndex)),
 			types.DInt(r.ApproxSizeBytes),
+			types.DString(r.ReplicaLocalities),
+			types.Null,
+		}
+		if r.ClosedLag >= 0 {
+			row[len(row)-1] = types.DInterval{Micros: int64(r.ClosedLag / time.Microsecond)}
 		}
 		vals, err := s.encodeRow(row, showRangesCols, s.resultFormats)
 		if err != nil {

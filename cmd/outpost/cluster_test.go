@@ -201,8 +201,9 @@ func TestThreeProcessCluster(t *testing.T) {
 // commit indexes of the connected node's replica.
 func showRange(ctx context.Context, c *pgx.Conn) (voters string, applied, commit int64, err error) {
 	var id, size int64
-	var start, end, learners string
+	var start, end, learners, localities string
 	var lh, leader *int64
-	err = c.QueryRow(ctx, "SHOW RANGES").Scan(&id, &start, &end, &voters, &learners, &lh, &leader, &applied, &commit, &size)
+	var closedLag *time.Duration
+	err = c.QueryRow(ctx, "SHOW RANGES").Scan(&id, &start, &end, &voters, &learners, &lh, &leader, &applied, &commit, &size, &localities, &closedLag)
 	return voters, applied, commit, err
 }

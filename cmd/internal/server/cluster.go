@@ -322,9 +322,18 @@ func (rr rangeReporter) Ranges(ctx context.Context) ([]sql.RangeInfo, error) {
 		}
 	}
 	slices.SortFunc(descs, func(a, b kvpb.RangeDescriptor) int { return bytes.Compare(a.StartKey, b.StartKey) })
+	localities := map[int32]string{}
+	s.dbMu.RLock()
+	live := s.live
+	s.dbMu.RUnlock()
+	if live != nil {
+		for _, rec := range live.Records() {
+			localities[rec.ID] = rec.Locality
+		}
+	}
 	var out []sql.RangeInfo
 	for _, d := range descs {
-		info := sql.RangeInfo{RangeID: d.RangeID, StartKey: d.StartKey, EndKey: d.EndKey}
+		info := sql.RangeInfo{RangeID: d.RangeID, StartKey: d.StartKey, EndKey: d.EndKey, ClosedLag: -1}
 		if r := local[d.RangeID]; r != nil {
 			d = r.Desc() // this replica's copy is at least as new
 			st := r.Status()
@@ -335,7 +344,22 @@ func (rr rangeReporter) Ranges(ctx context.Context) ([]sql.RangeInfo, error) {
 			if n, err := s.engine.ApproximateSize(d.StartKey, d.EndKey); err == nil {
 				info.ApproxSizeBytes = int64(n)
 			}
+			if c := r.ClosedTimestamp(); !c.IsEmpty() {
+				info.ClosedLag = time.Duration(s.clock.Now().WallTime - c.WallTime)
+			}
 		}
+		var locs []string
+		for _, rep := range d.Replicas {
+			l := fmt.Sprintf("n%d", rep.NodeID)
+			if loc := localities[rep.NodeID]; loc != "" {
+				l += ":" + loc
+			}
+			if rep.Type == kvpb.NonVoter {
+				l += "(non-voter)"
+			}
+			locs = append(locs, l)
+		}
+		info.ReplicaLocalities = strings.Join(locs, " ")
 		for _, rep := range d.Replicas {
 			if rep.Type == kvpb.NonVoter {
 				info.Learners = append(info.Learners, rep.NodeID)

@@ -175,11 +175,18 @@ var (
 		"Raft commit index known to this node's replica.", []string{"range"}, nil)
 	descLeaseholder = prometheus.NewDesc("outpost_replica_leaseholder",
 		"1 if this node's replica holds a valid lease on the range, else 0.", []string{"range"}, nil)
+	descClosedLag = prometheus.NewDesc("outpost_replica_closed_timestamp_lag_seconds",
+		"How far behind this node's clock the replica's servable closed timestamp is (follower reads at older times are local); absent until one is known.", []string{"range"}, nil)
+	descStoreFollowerServed = prometheus.NewDesc("outpost_store_follower_reads_served_total",
+		"Batches at a fixed timestamp served by a replica of this node that does not hold the lease.", nil, nil)
+	descStoreFollowerRefused = prometheus.NewDesc("outpost_store_follower_reads_refused_total",
+		"Follower-read batches this node's replicas refused (not yet closed or applied, an intent) and the router sent to the leaseholder.", nil, nil)
 )
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descStatements, descStatementErrors, descBatches,
-		descFollowerServed, descFollowerRedirected, descApplied, descCommit, descLeaseholder} {
+		descFollowerServed, descFollowerRedirected, descApplied, descCommit, descLeaseholder,
+		descClosedLag, descStoreFollowerServed, descStoreFollowerRefused} {
 		ch <- d
 	}
 }
@@ -196,6 +203,9 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if store == nil {
 		return
 	}
+	fs := store.FollowerReadStats()
+	ch <- prometheus.MustNewConstMetric(descStoreFollowerServed, prometheus.CounterValue, float64(fs.Served))
+	ch <- prometheus.MustNewConstMetric(descStoreFollowerRefused, prometheus.CounterValue, float64(fs.Refused))
 	reps := store.Replicas()
 	sort.Slice(reps, func(i, j int) bool { return reps[i].RangeID() < reps[j].RangeID() })
 	now := s.clock.Now()
@@ -209,5 +219,9 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			held = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descLeaseholder, prometheus.GaugeValue, held, rng)
+		if c := r.ClosedTimestamp(); !c.IsEmpty() {
+			lag := time.Duration(now.WallTime - c.WallTime).Seconds()
+			ch <- prometheus.MustNewConstMetric(descClosedLag, prometheus.GaugeValue, lag, rng)
+		}
 	}
 }

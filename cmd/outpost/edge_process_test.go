@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEdgeProcessCluster runs real processes: three core nodes in region
+// us and one edge node in region eu, 50 ms of simulated round trip
+// between the regions. Through pgx on the edge: writes are forwarded to
+// the core and read back by strong reads; bounded-staleness and session
+// follower reads are served by the edge's own non-voting replica (SHOW
+// LAST READ and the edge's /metrics say so).
+func TestEdgeProcessCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs real processes")
+	}
+	bin := buildOutpost(t)
+	dir := t.TempDir()
+	var listen []string
+	for i := 0; i < 4; i++ {
+		listen = append(listen, freePort(t))
+	}
+	join := strings.Join(listen[:3], ",")
+	edgeHTTP := freePort(t)
+	procs := make([]*proc, 4)
+	for i := range procs {
+		p := &proc{sqlAddr: freePort(t), log: filepath.Join(dir, fmt.Sprintf("n%d.log", i+1))}
+		locality, httpAddr := fmt.Sprintf("region=us,zone=%c", 'a'+i), ""
+		if i == 3 {
+			locality, httpAddr = "region=eu,zone=a", edgeHTTP
+		}
+		p.args = []string{"start", "--store", filepath.Join(dir, fmt.Sprintf("d%d", i+1)),
+			"--sql-addr", p.sqlAddr, "--listen-addr", listen[i], "--http-addr", httpAddr, "--join", join,
+			"--locality", locality, "--simulate-latency", "us-eu=50ms"}
+		if i == 3 {
+			p.args = append(p.args, "--edge")
+		}
+		procs[i] = p
+	}
+	for _, p := range procs[:3] {
+		p.start(t, bin)
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.kill()
+		}
+		if t.Failed() {
+			for _, p := range procs {
+				b, _ := os.ReadFile(p.log)
+				t.Logf("--- %s:\n%s", p.log, b)
+			}
+		}
+	})
+	var initErr error
+	for i := 0; i < 50; i++ {
+		out, err := exec.Command(bin, "init", "--host", listen[0]).CombinedOutput()
+		if initErr = err; err == nil {
+			break
+		}
+		initErr = fmt.Errorf("%v: %s", err, out)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if initErr != nil {
+		t.Fatalf("outpost init: %v", initErr)
+	}
+	ctx := context.Background()
+	core := connect(ctx, t, procs[0].sqlAddr)
+	defer core.Close(ctx)
+	if _, err := core.Exec(ctx, "CREATE TABLE kv (k INT PRIMARY KEY, v TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	procs[3].start(t, bin) // the edge joins the running core
+	edge := connect(ctx, t, procs[3].sqlAddr)
+	defer edge.Close(ctx)
+	for i := 0; i < 10; i++ {
+		if _, err := edge.Exec(ctx, "INSERT INTO kv VALUES ($1, $2)", i, fmt.Sprint("v", i)); err != nil {
+			t.Fatalf("insert through the edge: %v", err)
+		}
+	}
+	var n int
+	if err := edge.QueryRow(ctx, "SELECT count(*) FROM kv").Scan(&n); err != nil || n != 10 {
+		t.Fatalf("strong read on the edge: %d %v", n, err)
+	}
+	if err := core.QueryRow(ctx, "SELECT count(*) FROM kv").Scan(&n); err != nil || n != 10 {
+		t.Fatalf("the core sees %d rows written through the edge: %v", n, err)
+	}
+	// Bounded staleness on the edge is served by its own replica once it
+	// holds one that caught up.
+	deadline := time.Now().Add(60 * time.Second)
+	var by string
+	for {
+		var v string
+		err := edge.QueryRow(ctx, "SELECT v FROM kv AS OF SYSTEM TIME with_max_staleness('30s') WHERE k = 3").Scan(&v)
+		if err == nil {
+			var mode, ts string
+			var st time.Duration
+			var fb *string
+			err = edge.QueryRow(ctx, "SHOW LAST READ").Scan(&mode, &by, &ts, &st, &fb)
+			if err == nil && v == "v3" && strings.Contains(by, "non-voter") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bounded read on the edge never served locally (last: %s, %v)", by, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + edgeHTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "outpost_store_follower_reads_served_total ") && !strings.HasSuffix(line, " 0") {
+			return
+		}
+	}
+	t.Fatalf("the edge's /metrics shows no follower read served:\n%s", body)
+}
