@@ -568,3 +568,23 @@ func parseHLC(s string) (hlc.Timestamp, error) {
 func formatHLC(ts hlc.Timestamp) string {
 	return fmt.Sprintf("%d.%010d", ts.WallTime, ts.Logical)
 }
+
+// describeTxn is the throwaway transaction describe reads the catalog in.
+// A statement that will read from a local replica (AS OF, or the session's
+// follower-read settings) is described from the local replicas too, so
+// that preparing it on an edge node cut off from the core still works;
+// otherwise (or if the local replicas serve nothing) the read is strong.
+func (s *Session) describeTxn(ctx context.Context, st *parser.Statement) *kv.Txn {
+	fr := s.srv.cfg.FollowerReads
+	if fr != nil && (st.AsOf != nil || (isReadOnlyQuery(st) && s.sessionReadSpec() != nil)) {
+		if ts, _, ok := fr.LocalServable(ctx, allKeys); ok {
+			if now := s.srv.db.Clock().Now(); now.Less(ts) {
+				ts = now
+			}
+			if txn, err := s.srv.db.NewReadOnlyTxnAt("describe", ts); err == nil {
+				return txn
+			}
+		}
+	}
+	return s.srv.db.NewTxn("describe")
+}

@@ -115,7 +115,7 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 	}
 	own := s.txn == nil
 	if own {
-		s.txn = s.srv.db.NewTxn("describe")
+		s.txn = s.describeTxn(ctx, st)
 	}
 	defer func() {
 		if own {
@@ -124,6 +124,13 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 		}
 	}()
 	cols, paramTypes, err := s.plan(ctx, st, p.paramTypes)
+	if err != nil && own && s.txn.IsReadOnly() {
+		// The local replicas' catalog may predate an object the
+		// statement names: describe it from the present.
+		s.txn.Rollback(ctx)
+		s.txn = s.srv.db.NewTxn("describe")
+		cols, paramTypes, err = s.plan(ctx, st, p.paramTypes)
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,8 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // TestEdgeProcessCluster runs real processes: three core nodes in region
@@ -18,7 +22,9 @@ import (
 // between the regions. Through pgx on the edge: writes are forwarded to
 // the core and read back by strong reads; bounded-staleness and session
 // follower reads are served by the edge's own non-voting replica (SHOW
-// LAST READ and the edge's /metrics say so).
+// LAST READ and the edge's /metrics say so). With the core frozen (a
+// partition), bounded reads go on, writes fail with a clear error, and
+// after the core resumes everything works again.
 func TestEdgeProcessCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs real processes")
@@ -113,6 +119,42 @@ func TestEdgeProcessCluster(t *testing.T) {
 			t.Fatalf("bounded read on the edge never served locally (last: %s, %v)", by, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// Cut the edge off from the core (the core processes are frozen with
+	// SIGSTOP): reads within the bound go on locally; strong reads and
+	// writes fail with a clear error instead of hanging; after the core
+	// resumes, the edge catches up.
+	for _, p := range procs[:3] {
+		_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			for _, p := range procs[:3] {
+				_ = p.cmd.Process.Signal(syscall.SIGCONT)
+			}
+		}
+	}
+	t.Cleanup(resume)
+	var v string
+	if err := edge.QueryRow(ctx, "SELECT v FROM kv AS OF SYSTEM TIME with_max_staleness('60s') WHERE k = 3").Scan(&v); err != nil || v != "v3" {
+		t.Fatalf("bounded read on the cut-off edge: %q %v", v, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	_, err := edge.Exec(sctx, "INSERT INTO kv VALUES (100, 'lost?')")
+	cancel()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		t.Fatalf("write on the cut-off edge: %v (want a PostgreSQL error)", err)
+	}
+	t.Logf("write on the cut-off edge: %s %s", pe.Code, pe.Message)
+	resume()
+	if _, err := edge.Exec(ctx, "INSERT INTO kv VALUES (11, 'after')"); err != nil {
+		t.Fatalf("write after the core resumed: %v", err)
+	}
+	if err := edge.QueryRow(ctx, "SELECT v FROM kv WHERE k = 11").Scan(&v); err != nil || v != "after" {
+		t.Fatalf("strong read after the core resumed: %q %v", v, err)
 	}
 	resp, err := http.Get("http://" + edgeHTTP + "/metrics")
 	if err != nil {
