@@ -30,11 +30,12 @@ func (t *Txn) Write(ctx context.Context, reqs []kvpb.Request) error {
 		return nil
 	}
 	_, err := t.send(ctx, reqs...)
-	if err == nil || len(reqs) < 2 || kvpb.IsRetryable(err) || errors.Is(err, ErrTxnDone) {
+	var partial interface{ PartiallyApplied() }
+	if err == nil || !errors.As(err, &partial) || kvpb.IsRetryable(err) || errors.Is(err, ErrTxnDone) {
 		return err
 	}
-	// The router may have split the batch over several ranges and applied
-	// some parts: take their writes back so that the promise above holds.
+	// The router split the batch over several ranges and some parts
+	// applied: take their writes back so that the promise above holds.
 	if uerr := t.undoPartialWrite(ctx, reqs); uerr != nil {
 		return uerr
 	}

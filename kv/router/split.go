@@ -59,6 +59,19 @@ func (r *Router) divide(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.Batch
 	return out, nil
 }
 
+// PartialWriteError is returned for a batch split across ranges when a
+// part failed after earlier parts that write had applied: their intents
+// exist although the batch failed (kv.Txn.Write takes them back). It
+// wraps the part's error.
+type PartialWriteError struct{ Err error }
+
+func (e *PartialWriteError) Error() string { return e.Err.Error() }
+func (e *PartialWriteError) Unwrap() error { return e.Err }
+
+// PartiallyApplied marks the error for callers that cannot import this
+// package (errors.As with an interface{ PartiallyApplied() }).
+func (*PartialWriteError) PartiallyApplied() {}
+
 func isReverseScan(r kvpb.Request) bool {
 	s, ok := r.(*kvpb.ScanRequest)
 	return ok && s.Reverse
@@ -135,9 +148,15 @@ func (r *Router) sendRun(ctx context.Context, ba *kvpb.BatchRequest, lo, hi int,
 		}
 		resp, err := r.send(ctx, part)
 		if err != nil {
+			if acc.wrote {
+				return &PartialWriteError{Err: err}
+			}
 			return err
 		}
 		acc.update(resp)
+		if !part.IsReadOnly() {
+			acc.wrote = true
+		}
 		for k, p := range in {
 			merged, err := combine(resps[p.idx], resp.Responses[k])
 			if err != nil {
@@ -298,6 +317,7 @@ type txnAcc struct {
 	txn    *kvpb.Transaction
 	readTs hlc.Timestamp // non-transactional: the timestamp parts are sent with
 	maxTs  hlc.Timestamp // non-transactional: the highest a part ran at
+	wrote  bool          // a part with writes applied
 }
 
 func (a *txnAcc) header(h kvpb.Header) kvpb.Header {

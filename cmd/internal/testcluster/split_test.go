@@ -3,6 +3,7 @@ package testcluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,15 +13,23 @@ import (
 	"github.com/outpostdb/outpost/replication"
 )
 
-// split splits the cluster's keyspace at key through node gw's router.
+// split splits the cluster's keyspace at key through node gw's router. A
+// split is idempotent (splitting at a boundary is a no-op), so an
+// ambiguous outcome (a lease lapsing on a loaded machine) is retried.
 func split(ctx context.Context, c *Cluster, gw int32, key kvpb.Key) (*kvpb.AdminSplitResponse, error) {
-	ba := &kvpb.BatchRequest{}
-	ba.Add(&kvpb.AdminSplitRequest{SplitKey: key})
-	resp, err := c.Node(gw).Router.Send(ctx, ba)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		ba := &kvpb.BatchRequest{}
+		ba.Add(&kvpb.AdminSplitRequest{SplitKey: key})
+		resp, err := c.Node(gw).Router.Send(ctx, ba)
+		var amb *kvpb.AmbiguousResultError
+		if errors.As(err, &amb) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return resp.Responses[0].(*kvpb.AdminSplitResponse), nil
 	}
-	return resp.Responses[0].(*kvpb.AdminSplitResponse), nil
 }
 
 // waitRanges waits until every live node holds exactly the ranges whose

@@ -1,0 +1,6 @@
+//go:build race
+
+package server
+
+// raceDetector is true in binaries built with -race.
+const raceDetector = true
