@@ -22,7 +22,7 @@ import (
 // and the commit must refresh or retry. Reported: retries per committed
 // transaction and committed transactions per second, per target lag.
 func BenchmarkClosedTimestampLag(b *testing.B) {
-	for _, think := range []time.Duration{0, 20 * time.Millisecond} {
+	for _, think := range []time.Duration{0, 20 * time.Millisecond, 150 * time.Millisecond} {
 		for _, lag := range []time.Duration{time.Second, 300 * time.Millisecond, 100 * time.Millisecond, 30 * time.Millisecond} {
 			b.Run(fmt.Sprintf("think=%s/lag=%s", think, lag), func(b *testing.B) {
 				c := Start(b, Options{Nodes: 3, Seed: 61, Store: replication.Config{
