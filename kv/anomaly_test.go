@@ -165,9 +165,13 @@ func testSkewReadOnlyNeverSeesPartialCommit(t *testing.T, topo topology) {
 	db := topo.start(t, kvtest.Options{})
 	const keys = 10
 	key := func(i int) kvpb.Key { return kvpb.Key(fmt.Sprintf("grp/%02d", i)) }
+	writers := 3
+	if topo.splits != nil {
+		writers = 2
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < 3; w++ {
+	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -195,8 +199,11 @@ func testSkewReadOnlyNeverSeesPartialCommit(t *testing.T, topo topology) {
 	reads := 200
 	if topo.splits != nil {
 		// Readers compete with the writers in five wait queues instead of
-		// one; fewer reads keep the test's time bounded under load.
-		reads = 50
+		// one, and a reader that meets intents in several ranges waits in
+		// each: fewer reads keep the test's time bounded under load
+		// (readers are not guaranteed progress against a stream of
+		// writers; this test is about what they see).
+		reads = 20
 	}
 	for r := 0; r < reads; r++ {
 		err := db.Txn(ctx, func(ctx context.Context, txn *kv.Txn) error {
