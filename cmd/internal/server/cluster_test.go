@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -18,39 +17,18 @@ import (
 func startCluster(tb testing.TB, n int) []string {
 	tb.Helper()
 	ctx := context.Background()
-	var listen []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		listen = append(listen, l.Addr().String())
-		l.Close()
+	listen, err := FreeAddrs(n)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	srvs := make([]*Server, n)
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func(i int) {
-			srv, err := Start(ctx, Config{Store: tb.TempDir(), SQLAddr: "127.0.0.1:0", ListenAddr: listen[i],
-				Join: listen, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			srvs[i] = srv
-			errs <- err
-		}(i)
+	cfgs := make([]Config, n)
+	for i := range cfgs {
+		cfgs[i] = Config{Store: tb.TempDir(), SQLAddr: "127.0.0.1:0", ListenAddr: listen[i],
+			Join: listen, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	}
-	var initErr error
-	for try := 0; try < 100; try++ {
-		if initErr = InitCluster(ctx, listen[0]); initErr == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if initErr != nil {
-		tb.Fatalf("init: %v", initErr)
-	}
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil {
-			tb.Fatal(err)
-		}
+	srvs, err := StartJoined(ctx, cfgs)
+	if err != nil {
+		tb.Fatalf("starting the cluster: %v", err)
 	}
 	tb.Cleanup(func() {
 		for _, s := range srvs {

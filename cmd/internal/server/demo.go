@@ -50,14 +50,9 @@ func StartDemo(ctx context.Context, cfg DemoConfig) ([]*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	listen := make([]string, len(cfg.Nodes))
-	for i := range listen {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		listen[i] = l.Addr().String()
-		l.Close()
+	listen, err := FreeAddrs(len(cfg.Nodes))
+	if err != nil {
+		return nil, err
 	}
 	var core []string
 	for i, n := range cfg.Nodes {
@@ -76,7 +71,7 @@ func StartDemo(ctx context.Context, cfg DemoConfig) ([]*Server, error) {
 			}
 		}
 	}
-	start := func(i int) error {
+	nodeConfig := func(i int) (Config, error) {
 		n := cfg.Nodes[i]
 		c := cfg.Base
 		c.Logger = cfg.Logger
@@ -88,37 +83,30 @@ func StartDemo(ctx context.Context, cfg DemoConfig) ([]*Server, error) {
 		} else {
 			c.Store = fmt.Sprintf("%s/node%d", cfg.Dir, i+1)
 			if err := os.MkdirAll(c.Store, 0o700); err != nil {
-				return err
+				return c, err
 			}
 		}
-		srv, err := Start(ctx, c)
-		srvs[i] = srv
-		return err
+		return c, nil
 	}
-	// Core nodes wait for init, so they start concurrently.
-	errs := make(chan error, len(cfg.Nodes))
-	nCore := 0
+	// Core nodes wait for init, so they start together.
+	var coreCfgs []Config
+	var coreIdx []int
 	for i, n := range cfg.Nodes {
 		if !n.Edge {
-			nCore++
-			go func(i int) { errs <- start(i) }(i)
+			c, err := nodeConfig(i)
+			if err != nil {
+				return nil, err
+			}
+			coreCfgs, coreIdx = append(coreCfgs, c), append(coreIdx, i)
 		}
 	}
-	var initErr error
-	for try := 0; try < 200; try++ {
-		if initErr = InitCluster(ctx, core[0]); initErr == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	nCore := len(coreCfgs)
+	started, err := StartJoined(ctx, coreCfgs)
+	if err != nil {
+		return nil, fmt.Errorf("demo: starting the core: %w", err)
 	}
-	for i := 0; i < nCore; i++ {
-		if err := <-errs; err != nil && initErr == nil {
-			initErr = err
-		}
-	}
-	if initErr != nil {
-		stopAll()
-		return nil, fmt.Errorf("demo: starting the core: %w", initErr)
+	for k, i := range coreIdx {
+		srvs[i] = started[k]
 	}
 	if err := waitFor(ctx, 60*time.Second, func() bool {
 		voters, _ := srvs[0].Store().Replicas()[0].Membership()
@@ -131,7 +119,11 @@ func StartDemo(ctx context.Context, cfg DemoConfig) ([]*Server, error) {
 		if !n.Edge {
 			continue
 		}
-		if err := start(i); err != nil {
+		c, err := nodeConfig(i)
+		if err == nil {
+			srvs[i], err = Start(ctx, c)
+		}
+		if err != nil {
 			stopAll()
 			return nil, fmt.Errorf("demo: starting edge node %d: %w", i+1, err)
 		}
@@ -165,4 +157,56 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error
 		}
 	}
 	return nil
+}
+
+// FreeAddrs returns n loopback addresses that were free a moment ago, for
+// nodes' listen addresses.
+func FreeAddrs(n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l.Addr().String()
+		l.Close()
+	}
+	return out, nil
+}
+
+// StartJoined starts the nodes of cfgs concurrently (each waits to join,
+// so every cfg needs Join) and bootstraps the cluster through the first
+// node's ListenAddr, retrying until that node listens. It returns once
+// every node started; on error it stops those that did.
+func StartJoined(ctx context.Context, cfgs []Config) ([]*Server, error) {
+	srvs := make([]*Server, len(cfgs))
+	errs := make(chan error, len(cfgs))
+	for i := range cfgs {
+		go func(i int) {
+			srv, err := Start(ctx, cfgs[i])
+			srvs[i] = srv
+			errs <- err
+		}(i)
+	}
+	var initErr error
+	for try := 0; try < 200; try++ {
+		if initErr = InitCluster(ctx, cfgs[0].ListenAddr); initErr == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range cfgs {
+		if err := <-errs; err != nil && initErr == nil {
+			initErr = err
+		}
+	}
+	if initErr != nil {
+		for _, s := range srvs {
+			if s != nil {
+				_ = s.Stop(context.Background())
+			}
+		}
+		return nil, initErr
+	}
+	return srvs, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -131,41 +130,20 @@ func TestSimulatedLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var listen []string
-	for i := 0; i < 2; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		listen = append(listen, l.Addr().String())
-		l.Close()
+	listen, err := FreeAddrs(2)
+	if err != nil {
+		t.Fatal(err)
 	}
 	localities := []string{"region=us,zone=a", "region=eu,zone=b"}
-	srvs := make([]*Server, 2)
-	errs := make(chan error, 2)
-	for i := range srvs {
-		go func(i int) {
-			srv, err := Start(ctx, Config{Store: t.TempDir(), SQLAddr: "127.0.0.1:0", ListenAddr: listen[i], Join: listen,
-				Locality: localities[i], Edge: i == 1, SimulateLatency: matrix,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			srvs[i] = srv
-			errs <- err
-		}(i)
+	cfgs := make([]Config, 2)
+	for i := range cfgs {
+		cfgs[i] = Config{Store: t.TempDir(), SQLAddr: "127.0.0.1:0", ListenAddr: listen[i], Join: listen,
+			Locality: localities[i], Edge: i == 1, SimulateLatency: matrix,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	}
-	var initErr error
-	for try := 0; try < 100; try++ {
-		if initErr = InitCluster(ctx, listen[0]); initErr == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if initErr != nil {
-		t.Fatalf("init: %v", initErr)
-	}
-	for range srvs {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+	srvs, err := StartJoined(ctx, cfgs)
+	if err != nil {
+		t.Fatalf("starting the cluster: %v", err)
 	}
 	defer func() {
 		for _, s := range srvs {

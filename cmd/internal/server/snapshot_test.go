@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -23,14 +22,9 @@ func TestRestartCatchesUpBySnapshotOverGRPC(t *testing.T) {
 	}
 	ctx := context.Background()
 	const n = 3
-	var listen []string
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		listen = append(listen, l.Addr().String())
-		l.Close()
+	listen, err := FreeAddrs(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfgs := make([]Config, n)
 	for i := range cfgs {
@@ -39,29 +33,9 @@ func TestRestartCatchesUpBySnapshotOverGRPC(t *testing.T) {
 			Replication: replication.Config{RaftLogMaxEntries: 20, RaftLogQueueInterval: 50 * time.Millisecond,
 				SnapshotChunkBytes: 4 << 10, SnapshotRetryBackoff: 200 * time.Millisecond}}
 	}
-	srvs := make([]*Server, n)
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func(i int) {
-			srv, err := Start(ctx, cfgs[i])
-			srvs[i] = srv
-			errs <- err
-		}(i)
-	}
-	var initErr error
-	for try := 0; try < 100; try++ {
-		if initErr = InitCluster(ctx, listen[0]); initErr == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if initErr != nil {
-		t.Fatalf("init: %v", initErr)
-	}
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+	srvs, err := StartJoined(ctx, cfgs)
+	if err != nil {
+		t.Fatalf("starting the cluster: %v", err)
 	}
 	t.Cleanup(func() {
 		for _, s := range srvs {
