@@ -63,6 +63,38 @@ func (p *proc) kill() {
 	}
 }
 
+// cleanupProcs kills the processes when the test ends and, if it failed,
+// logs their output.
+func cleanupProcs(t *testing.T, procs []*proc) {
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.kill()
+		}
+		if t.Failed() {
+			for _, p := range procs {
+				b, _ := os.ReadFile(p.log)
+				t.Logf("--- %s:\n%s", p.log, b)
+			}
+		}
+	})
+}
+
+// initCluster runs `outpost init --host addr`, retrying until the node's
+// RPC listener is up.
+func initCluster(t *testing.T, bin, addr string) {
+	t.Helper()
+	var initErr error
+	for i := 0; i < 50; i++ {
+		out, err := exec.Command(bin, "init", "--host", addr).CombinedOutput()
+		if initErr = err; err == nil {
+			return
+		}
+		initErr = fmt.Errorf("%v: %s", err, out)
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("outpost init: %v", initErr)
+}
+
 func connect(ctx context.Context, t *testing.T, addr string) *pgx.Conn {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -103,30 +135,8 @@ func TestThreeProcessCluster(t *testing.T) {
 		procs[i] = p
 		p.start(t, bin)
 	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.kill()
-		}
-		if t.Failed() {
-			for _, p := range procs {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("--- %s:\n%s", p.log, b)
-			}
-		}
-	})
-	// init retries until the first node's RPC listener is up.
-	var initErr error
-	for i := 0; i < 50; i++ {
-		out, err := exec.Command(bin, "init", "--host", listen[0]).CombinedOutput()
-		if initErr = err; err == nil {
-			break
-		}
-		initErr = fmt.Errorf("%v: %s", err, out)
-		time.Sleep(200 * time.Millisecond)
-	}
-	if initErr != nil {
-		t.Fatalf("outpost init: %v", initErr)
-	}
+	cleanupProcs(t, procs)
+	initCluster(t, bin, listen[0])
 	ctx := context.Background()
 	c1 := connect(ctx, t, procs[0].sqlAddr)
 	defer c1.Close(ctx)

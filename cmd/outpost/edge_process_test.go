@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -55,29 +53,8 @@ func TestEdgeProcessCluster(t *testing.T) {
 	for _, p := range procs[:3] {
 		p.start(t, bin)
 	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.kill()
-		}
-		if t.Failed() {
-			for _, p := range procs {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("--- %s:\n%s", p.log, b)
-			}
-		}
-	})
-	var initErr error
-	for i := 0; i < 50; i++ {
-		out, err := exec.Command(bin, "init", "--host", listen[0]).CombinedOutput()
-		if initErr = err; err == nil {
-			break
-		}
-		initErr = fmt.Errorf("%v: %s", err, out)
-		time.Sleep(200 * time.Millisecond)
-	}
-	if initErr != nil {
-		t.Fatalf("outpost init: %v", initErr)
-	}
+	cleanupProcs(t, procs)
+	initCluster(t, bin, listen[0])
 	ctx := context.Background()
 	core := connect(ctx, t, procs[0].sqlAddr)
 	defer core.Close(ctx)
