@@ -223,6 +223,37 @@ func TestStaleCacheMismatch(t *testing.T) {
 	}
 }
 
+// TestStaleMetaOlderThanCache: a meta record older than the cached
+// descriptor of its range (meta lagging a split whose left half the
+// router already knows) is tried, and the refusal teaches the router the
+// truth. It once made the router cut a part to the record's bounds, find
+// them at odds with its cache, and cut again until the stack overflowed.
+func TestStaleMetaOlderThanCache(t *testing.T) {
+	c := newFakeCluster(1, "c")
+	put(c, "d", "g", "p")
+	r := c.router(t, 1, 5*time.Second)
+	// Split r2 [c, max) at f: r2 [c, f) gen 2, r3 [f, max). Meta has the
+	// left record but still the old one at max, and keeps it.
+	c.mu.Lock()
+	left := c.ranges[1].Clone()
+	left.EndKey, left.Generation = k("f"), 2
+	right := &kvpb.RangeDescriptor{RangeID: 3, StartKey: k("f"), EndKey: c.ranges[1].EndKey, Generation: 1, Replicas: left.Replicas}
+	c.ranges = []*kvpb.RangeDescriptor{c.ranges[0], left, right}
+	c.lh[3] = 1
+	c.writeMeta(left)
+	c.mu.Unlock()
+	send(t, r, batch(&kvpb.GetRequest{Key: k("d")})) // caches r2 gen 2
+	c.resetLog()
+	resp := send(t, r, batch(&kvpb.ScanRequest{Span: sp("d", "z"), Reverse: true}))
+	if got := rowKeys(resp.Responses[0].(*kvpb.ScanResponse).Rows); got != "p,g,d" {
+		t.Fatalf("reverse scan rows %s", got)
+	}
+	want := "r3@n1: Scan[f,z)\nr2@n1: Scan[d,f)\n"
+	if got := c.userLog(); got != want {
+		t.Errorf("sent:\n%s\nwant\n%s", got, want)
+	}
+}
+
 // TestLeaseholderPerRange: each range's leaseholder is learnt from hints
 // and remembered separately; without hints the router walks the replicas.
 func TestLeaseholderPerRange(t *testing.T) {

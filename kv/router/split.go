@@ -3,7 +3,9 @@ package router
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/keys"
@@ -104,6 +106,8 @@ func (r *Router) sendRun(ctx context.Context, ba *kvpb.BatchRequest, lo, hi int,
 		}
 		ps = append(ps, p)
 	}
+	var st *search // while a range refuses parts with RangeKeyMismatchError
+	backoff := time.Duration(0)
 	for {
 		// The next range to visit holds the lowest (reverse: highest)
 		// key still to be sent, so ranges without requests are skipped.
@@ -146,7 +150,25 @@ func (r *Router) sendRun(ctx context.Context, ba *kvpb.BatchRequest, lo, hi int,
 			part.Add(req)
 			in = append(in, p)
 		}
-		resp, err := r.send(ctx, part)
+		// The part goes to desc itself, not through send: send would look
+		// its span up again, and a cache that disagrees with desc (desc
+		// came from a meta record older than a cached descriptor of its
+		// range) would divide it again, for ever. A refusal teaches the
+		// cache the ranges there, and the loop looks the cursor up again.
+		resp, err := r.sendToRange(ctx, desc, part)
+		var mm *kvpb.RangeKeyMismatchError
+		if errors.As(err, &mm) {
+			r.onMismatch(desc, mm)
+			if st == nil {
+				st = r.newSearch()
+			}
+			if err := st.wait(ctx, backoff, desc.RangeID, err); err != nil {
+				return err
+			}
+			backoff = min(max(2*backoff, time.Millisecond), 100*time.Millisecond)
+			continue
+		}
+		st, backoff = nil, 0
 		if err != nil {
 			if acc.wrote {
 				return &PartialWriteError{Err: err}
