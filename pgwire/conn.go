@@ -126,6 +126,11 @@ type conn struct {
 	// ignoreTillSync: an extended-protocol message failed; messages up
 	// to the next Sync are discarded (PostgreSQL's rule).
 	ignoreTillSync bool
+	// deferred: offsets in wbuf where the results of Executes the
+	// Session deferred go (forward.go); splicing: they are being put in.
+	// Either holds the output back.
+	deferred []int
+	splicing bool
 
 	// Reader handoff.
 	rd         msgReader // reader goroutine only
@@ -430,6 +435,17 @@ func (c *conn) stmtError(ctx context.Context, err error) (end bool) {
 // end.
 func (c *conn) handle(msg pgproto3.FrontendMessage) bool {
 	switch msg.(type) {
+	case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close:
+	case *pgproto3.Terminate:
+		// No Sync: the batch's implicit transaction never commits.
+		c.deferred = nil
+	default:
+		// Anything else ends a forwarded stretch of the batch first.
+		if !c.runDeferred() {
+			return false
+		}
+	}
+	switch msg.(type) {
 	case *pgproto3.Sync:
 		c.inBatch, c.ignoreTillSync = false, false
 		if ctx, err := c.call(c.sess.Sync); err != nil && c.stmtError(ctx, err) {
@@ -471,6 +487,17 @@ func (c *conn) handle(msg pgproto3.FrontendMessage) bool {
 	case *pgproto3.Describe:
 		return c.extended(func(ctx context.Context) error { return c.describe(ctx, m) })
 	case *pgproto3.Execute:
+		c.inBatch = true
+		if c.deferExecute(m.Portal, max(int(int32(m.MaxRows)), 0)) {
+			return true
+		}
+		// An Execute that runs here runs after the deferred ones.
+		if !c.runDeferred() {
+			return false
+		}
+		if c.ignoreTillSync {
+			return true // they failed: this one is skipped
+		}
 		return c.extended(func(ctx context.Context) error {
 			if err := checkUTF8(m.Portal); err != nil {
 				return c.refuse(err)
@@ -551,6 +578,13 @@ func (c *conn) extended(f func(ctx context.Context) error) bool {
 	ctx, err := c.call(f)
 	if err == nil {
 		return c.writeErr == nil
+	}
+	// Deferred Executes come before this error.
+	if !c.runDeferred() {
+		return false
+	}
+	if c.ignoreTillSync {
+		return true // they failed first: this message is skipped
 	}
 	c.ignoreTillSync = true
 	return !c.stmtError(ctx, err)

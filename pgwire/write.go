@@ -62,7 +62,7 @@ func (c *conn) flush() error {
 	if c.writeErr != nil {
 		return c.writeErr
 	}
-	if len(c.wbuf) == 0 {
+	if len(c.wbuf) == 0 || c.holdingOutput() {
 		return nil
 	}
 	_, err := c.stream.Write(c.wbuf)

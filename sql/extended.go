@@ -23,9 +23,13 @@ type portal struct {
 	p       *prepared
 	params  []types.Datum
 	formats []int16
-	res     *result
-	done    bool
-	tag     string
+	// raw and rawFormats are the parameters as the client sent them, for
+	// forwarding (forward.go).
+	raw        [][]byte
+	rawFormats []int16
+	res        *result
+	done       bool
+	tag        string
 }
 
 func (p *portal) doneTag() string { return p.tag }
@@ -193,7 +197,7 @@ func (s *Session) Bind(ctx context.Context, portalName, stmtName string, paramFo
 		}
 		old.close()
 	}
-	s.portals[portalName] = &portal{p: p, params: vals, formats: resultFormats}
+	s.portals[portalName] = &portal{p: p, params: vals, formats: resultFormats, raw: params, rawFormats: paramFormats}
 	return nil
 }
 

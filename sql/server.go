@@ -40,6 +40,9 @@ type Config struct {
 	// (4.8s); the replication side sets it from its closed-timestamp
 	// target lag.
 	FollowerReadOffset time.Duration
+	// Forwarder, set on edge nodes, sends implicit write transactions to
+	// a core node (forward.go); nil: everything runs here.
+	Forwarder Forwarder
 }
 
 // EnsureDefaults fills unset fields.
@@ -72,6 +75,8 @@ type Server struct {
 	conns connCounts
 	// metrics are the counters of Metrics.
 	metrics serverMetrics
+	// forwarding counts writes forwarded to the core (forward.go).
+	forwarding forwardCounters
 
 	mu struct {
 		sync.Mutex

@@ -64,6 +64,9 @@ type Session struct {
 	pendingNotices []*sqlerr.Error
 	// edge is the historical/follower read state (asof.go).
 	edge edgeState
+	// deferred are the Executes of the current extended-protocol batch
+	// that will be forwarded to the core at its end (forward.go).
+	deferred []forwardExec
 }
 
 func (s *Session) flushNotices(w ResultWriter) error {
@@ -187,6 +190,13 @@ func (s *Session) ExecSimple(ctx context.Context, query string, w ResultWriter) 
 	}
 	if len(stmts) == 0 {
 		return w.EmptyQuery()
+	}
+	if s.shouldForwardSimple(stmts) {
+		err := s.forwardSimple(ctx, query, w)
+		if err != nil {
+			s.srv.metrics.stmtErrors.Add(1)
+		}
+		return err
 	}
 	if s.mode == noTxn && len(stmts) == 1 && stmts[0].Session == nil {
 		err := s.runAutocommit(ctx, &stmts[0], w)

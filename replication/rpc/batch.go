@@ -59,25 +59,9 @@ func (n *Node) SendBatch(ctx context.Context, to int32, ba *kvpb.BatchRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if err := n.outboundFaults(ctx, to); err != nil {
-		return nil, n.callError(ctx, to, err)
-	}
-	cc, err := n.conn(to)
+	resp, err := n.invoke(ctx, to, batchMethod, req)
 	if err != nil {
 		return nil, err
-	}
-	var resp []byte
-	if err := cc.Invoke(n.outgoing(ctx), batchMethod, &req, &resp); err != nil {
-		if status.Code(err) == codes.Unavailable {
-			n.reresolve(to, cc)
-		}
-		return nil, n.callError(ctx, to, err)
-	}
-	// The response travels back over the reverse link.
-	if f := n.cfg.Faults; f != nil {
-		if err := n.sleep(ctx, f.Delay(to, n.NodeID())); err != nil {
-			return nil, n.callError(ctx, to, err)
-		}
 	}
 	payload, remote, err := decodeResult(resp)
 	if err != nil {
@@ -91,6 +75,32 @@ func (n *Node) SendBatch(ctx context.Context, to int32, ba *kvpb.BatchRequest) (
 		return nil, fmt.Errorf("rpc: n%d: batch response: %w", to, err)
 	}
 	return br, nil
+}
+
+// invoke makes one unary call of method on node to, under the injected
+// faults of both directions.
+func (n *Node) invoke(ctx context.Context, to int32, method string, req []byte) ([]byte, error) {
+	if err := n.outboundFaults(ctx, to); err != nil {
+		return nil, n.callError(ctx, to, err)
+	}
+	cc, err := n.conn(to)
+	if err != nil {
+		return nil, err
+	}
+	var resp []byte
+	if err := cc.Invoke(n.outgoing(ctx), method, &req, &resp); err != nil {
+		if status.Code(err) == codes.Unavailable {
+			n.reresolve(to, cc)
+		}
+		return nil, n.callError(ctx, to, err)
+	}
+	// The response travels back over the reverse link.
+	if f := n.cfg.Faults; f != nil {
+		if err := n.sleep(ctx, f.Delay(to, n.NodeID())); err != nil {
+			return nil, n.callError(ctx, to, err)
+		}
+	}
+	return resp, nil
 }
 
 // remoteHandler is a kvrpc.Handler for one remote node.

@@ -1,5 +1,7 @@
 // Package rpc is the node-to-node network layer: one gRPC server and one
-// connection pool per node, carrying three services.
+// connection pool per node, carrying its services: batches, raft,
+// snapshots, cluster formation and forwarded SQL (an edge node's writes,
+// as bytes package sql encodes; SetSQLHandler, CallSQL).
 //
 //	         ┌────────────── Node (one per process) ───────────────┐
 //	Store ──►│ RaftTransport.Send ─► per-pair queue ─► client stream│──► peer Node ─► transport.Handler

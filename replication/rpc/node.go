@@ -100,6 +100,7 @@ type Node struct {
 		batch   batchHandler
 		snap    SnapshotReceiver
 		cluster ClusterHandler
+		sql     SQLHandler
 	}
 }
 
@@ -133,6 +134,11 @@ func NewNode(cfg Config) (*Node, error) {
 		ServiceName: "outpost.Batch",
 		HandlerType: (*any)(nil),
 		Methods:     []grpc.MethodDesc{{MethodName: "Send", Handler: serveBatch}},
+	}, n)
+	n.srv.RegisterService(&grpc.ServiceDesc{
+		ServiceName: "outpost.SQL",
+		HandlerType: (*any)(nil),
+		Methods:     []grpc.MethodDesc{{MethodName: "Forward", Handler: serveSQL}},
 	}, n)
 	n.srv.RegisterService(&grpc.ServiceDesc{
 		ServiceName: "outpost.Cluster",

@@ -189,7 +189,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		sqlCfg.FollowerReadOffset = lag + 3*every
 	}
+	if cfg.Edge && sqlCfg.Forwarder == nil {
+		sqlCfg.Forwarder = coreForwarder{s}
+	}
 	s.sql = sql.NewServer(s.db, sqlCfg)
+	s.rpc.SetSQLHandler(s.sql.ServeForwarded)
 	if err := s.sql.Bootstrap(ctx); err != nil {
 		return nil, fmt.Errorf("server: bootstrap: %w", err)
 	}

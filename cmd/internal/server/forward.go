@@ -1,0 +1,60 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/outpostdb/outpost/kv/liveness"
+)
+
+// coreForwarder is the sql.Forwarder of an edge node: it sends forwarded
+// write transactions to a core node over the node's RPC connections (the
+// same links, and simulated latencies, as everything else).
+type coreForwarder struct{ s *Server }
+
+func (f coreForwarder) Forward(ctx context.Context, req []byte) ([]byte, error) {
+	to, err := f.target()
+	if err != nil {
+		return nil, err
+	}
+	return f.s.rpc.CallSQL(ctx, to, req)
+}
+
+// target picks the core node to forward to: a live voter-capable node,
+// preferring the one this node's router believes holds the most leases
+// (its commit is then mostly local there), then the nearest.
+func (f coreForwarder) target() (int32, error) {
+	s := f.s
+	s.dbMu.RLock()
+	live := s.live
+	s.dbMu.RUnlock()
+	if live == nil {
+		return 0, fmt.Errorf("node is not part of a cluster yet")
+	}
+	leases := map[int32]int{}
+	for _, d := range s.router.CachedRanges() {
+		if lh := s.router.LeaseHolderOf(d.RangeID); lh != 0 {
+			leases[lh]++
+		}
+	}
+	now := time.Now()
+	var cands []liveness.Record
+	for _, r := range live.Records() {
+		if r.Live(now) && !r.Edge && !r.Decommissioning && r.ID != s.nodeID {
+			cands = append(cands, r)
+		}
+	}
+	if len(cands) == 0 {
+		return 0, fmt.Errorf("no live core node to forward to")
+	}
+	best := slices.MinFunc(cands, func(a, b liveness.Record) int {
+		return cmp.Or(
+			cmp.Compare(leases[b.ID], leases[a.ID]),
+			cmp.Compare(s.faults.Delay(s.nodeID, a.ID), s.faults.Delay(s.nodeID, b.ID)),
+			cmp.Compare(a.ID, b.ID))
+	})
+	return best.ID, nil
+}

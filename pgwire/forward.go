@@ -1,0 +1,87 @@
+package pgwire
+
+import (
+	"context"
+
+	"github.com/outpostdb/outpost/sql"
+	"github.com/outpostdb/outpost/sql/sqlerr"
+)
+
+// Forwarding is implemented by Sessions that can send the Executes of an
+// extended-protocol batch elsewhere as one unit (an edge node forwarding
+// writes to the core, sql/forward.go), so that a batch costs one round
+// trip there instead of several per statement.
+//
+// pgwire asks DeferExecute before each Execute. A deferred Execute writes
+// nothing yet: pgwire notes where its results go in the output and holds
+// the output back (no flush) until it calls RunDeferred: at Sync, at any
+// message other than Parse, Bind, Describe, Execute and Close, at an
+// error, or at an Execute the Session does not defer. It then splices
+// each Execute's results in at its place. When RunDeferred fails at
+// Execute k, the output is cut after k's results, the error follows, and
+// the batch is skipped up to Sync, as if Execute k had failed in order.
+type Forwarding interface {
+	DeferExecute(portal string, maxRows int) bool
+	RunDeferred(ctx context.Context) (res *sql.DeferredResults, failed int, err error)
+}
+
+// deferExecute offers Execute of portal to the Session for deferral.
+func (c *conn) deferExecute(portal string, maxRows int) bool {
+	f, ok := c.sess.(Forwarding)
+	if !ok || !f.DeferExecute(portal, maxRows) {
+		return false
+	}
+	c.deferred = append(c.deferred, len(c.wbuf))
+	return true
+}
+
+// holdingOutput reports whether flushing must wait: deferred results
+// still have to be spliced in before what is buffered.
+func (c *conn) holdingOutput() bool { return len(c.deferred) > 0 || c.splicing }
+
+// runDeferred runs the deferred Executes, if any, and puts their results
+// (and error) in place. It returns false when the connection must end.
+func (c *conn) runDeferred() bool {
+	if len(c.deferred) == 0 {
+		return true
+	}
+	offsets := c.deferred
+	c.deferred = nil
+	f := c.sess.(Forwarding)
+	var res *sql.DeferredResults
+	var k int
+	ctx, err := c.call(func(ctx context.Context) error {
+		var err error
+		res, k, err = f.RunDeferred(ctx)
+		return err
+	})
+	if err != nil {
+		// What followed Execute k was never meant to reach the client.
+		c.wbuf = c.wbuf[:offsets[k]]
+		offsets = offsets[:k+1]
+	}
+	c.splice(offsets, res)
+	if err != nil {
+		c.ignoreTillSync = true
+		return !c.stmtError(ctx, err)
+	}
+	return c.writeErr == nil
+}
+
+// splice writes the results of deferred Execute i at offsets[i], last
+// first so that earlier offsets stay valid.
+func (c *conn) splice(offsets []int, res *sql.DeferredResults) {
+	c.splicing = true
+	defer func() { c.splicing = false }()
+	for i := len(offsets) - 1; i >= 0; i-- {
+		rest := append([]byte(nil), c.wbuf[offsets[i]:]...)
+		c.wbuf = c.wbuf[:offsets[i]]
+		if err := res.Replay(i, &c.ext); err != nil && c.writeErr == nil {
+			// Only an unencodable row fails here; the client gets the
+			// error in place of that statement's results.
+			c.wbuf = c.wbuf[:offsets[i]]
+			_ = c.send(errorResponse(sqlerr.Convert(err), severityError))
+		}
+		c.wbuf = append(c.wbuf, rest...)
+	}
+}

@@ -1,0 +1,70 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The SQL service carries statements an edge node forwards to a core node
+// (sql.Forwarder) as opaque bytes: package sql owns their encoding. A
+// failure of the statement itself travels inside the response; an error of
+// CallSQL means the call did not complete (unreachable node, context).
+const sqlMethod = "/outpost.SQL/Forward"
+
+// SQLHandler serves one forwarded call from node from.
+type SQLHandler func(ctx context.Context, from int32, req []byte) []byte
+
+// SetSQLHandler sets the handler of forwarded SQL calls made to this node.
+func (n *Node) SetSQLHandler(h SQLHandler) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.mu.sql = h
+}
+
+// CallSQL makes one forwarded SQL call to node to, under the same faults as
+// batches.
+func (n *Node) CallSQL(ctx context.Context, to int32, req []byte) ([]byte, error) {
+	return n.invoke(ctx, to, sqlMethod, req)
+}
+
+func serveSQL(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+	n := srv.(*Node)
+	var req []byte
+	if err := dec(&req); err != nil {
+		return nil, err
+	}
+	from, err := fromNode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.inboundFaults(ctx, from); err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	h := n.mu.sql
+	n.mu.Unlock()
+	if h == nil {
+		return nil, status.Errorf(codes.Unavailable, "rpc: n%d serves no SQL yet", n.NodeID())
+	}
+	var resp []byte
+	func() {
+		// One bad statement must not take the node down; the caller
+		// sees the call fail.
+		defer func() {
+			if r := recover(); r != nil {
+				n.cfg.Logf("rpc: n%d: SQL handler panic: %v\n%s", n.NodeID(), r, debug.Stack())
+				err = fmt.Errorf("rpc: n%d: SQL handler panic: %v", n.NodeID(), r)
+			}
+		}()
+		resp = h(ctx, from, req)
+	}()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &resp, nil
+}

@@ -1,0 +1,457 @@
+package sql
+
+// Write forwarding (issue 5): an edge node holds no leases, so a write run
+// there pays a WAN round trip for every read of the catalog, every write
+// batch and the commit. Instead the edge sends the whole implicit
+// transaction (one simple-query string, or the Executes of one
+// extended-protocol batch up to Sync) to a core node in one call; the core
+// runs it as its own client would and sends back the results, which the
+// edge relays. The client pays one WAN round trip plus the core's commit.
+//
+// What is forwarded: outside an explicit transaction, a simple query whose
+// statements are all INSERT, UPDATE, DELETE or SELECT with at least one
+// write; in the extended protocol, a batch whose first Execute is such a
+// write (then every later Execute of the batch too, reads included, so
+// that they stay in the batch's one transaction). Explicit transactions,
+// session statements (SET, COPY, ...) and DDL run locally as before.
+//
+// The core runs the work in a fresh session for the same user and
+// database with the edge session's settings, so names, privileges, search
+// path, time zone and the causality token apply as they would on the edge.
+// Serialization failures are retried on the core (its output is buffered
+// until the end, so nothing has reached the client). After the commit the
+// edge session's causality token moves to the core's commit timestamp.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/outpostdb/outpost/kv"
+	"github.com/outpostdb/outpost/sql/parser"
+	"github.com/outpostdb/outpost/sql/sqlerr"
+)
+
+// Forwarder carries a forwarded transaction to a core node and brings back
+// its answer, both opaque (this file encodes them). An error means the
+// call did not complete; whether the work ran there is then unknown.
+type Forwarder interface {
+	Forward(ctx context.Context, req []byte) ([]byte, error)
+}
+
+// forwardRequest is one forwarded implicit transaction: Query (simple
+// protocol) or Execs (extended protocol).
+type forwardRequest struct {
+	User     string            `json:"user"`
+	Database string            `json:"db"`
+	Settings map[string]string `json:"settings,omitempty"`
+	Query    string            `json:"query,omitempty"`
+	Execs    []forwardExec     `json:"execs,omitempty"`
+}
+
+// forwardExec is one Execute of a bound portal: the statement, the
+// parameter types the edge inferred, and the parameters as the client
+// sent them.
+type forwardExec struct {
+	SQL           string   `json:"sql"`
+	ParamOIDs     []uint32 `json:"param_oids,omitempty"`
+	ParamFormats  []int16  `json:"param_formats,omitempty"`
+	Params        [][]byte `json:"params,omitempty"`
+	ResultFormats []int16  `json:"result_formats,omitempty"`
+}
+
+// forwardResponse is the answer: the results in order, then the error
+// that ended the work if any (Failed: the Exec it belongs to), and the
+// causality token after the commit.
+type forwardResponse struct {
+	Events []forwardEvent `json:"events,omitempty"`
+	Err    *forwardError  `json:"err,omitempty"`
+	Failed int            `json:"failed,omitempty"`
+	Token  string         `json:"token,omitempty"`
+}
+
+// forwardEvent is one ResultWriter call, tagged with its Exec.
+type forwardEvent struct {
+	Exec   int           `json:"x,omitempty"`
+	Kind   byte          `json:"k"`
+	Cols   []Column      `json:"cols,omitempty"`
+	Row    [][]byte      `json:"row,omitempty"`
+	Tag    string        `json:"tag,omitempty"`
+	Notice *forwardError `json:"notice,omitempty"`
+}
+
+// Event kinds.
+const (
+	evRowDescription  = 'T'
+	evDataRow         = 'D'
+	evCommandComplete = 'C'
+	evEmptyQuery      = 'I'
+	evNotice          = 'N'
+)
+
+// forwardError is an sqlerr.Error on the wire.
+type forwardError struct {
+	Code     string `json:"code"`
+	Message  string `json:"msg"`
+	Detail   string `json:"detail,omitempty"`
+	Hint     string `json:"hint,omitempty"`
+	Position int    `json:"pos,omitempty"`
+	Severity string `json:"sev,omitempty"`
+	Where    string `json:"where,omitempty"`
+}
+
+func toForwardError(err error) *forwardError {
+	e := sqlerr.Convert(err)
+	return &forwardError{Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint,
+		Position: e.Position, Severity: e.Severity, Where: e.Where}
+}
+
+func (f *forwardError) sqlErr() *sqlerr.Error {
+	return &sqlerr.Error{Code: f.Code, Message: f.Message, Detail: f.Detail, Hint: f.Hint,
+		Position: f.Position, Severity: f.Severity, Where: f.Where}
+}
+
+// recorder is the ResultWriter of forwarded work on the core.
+type recorder struct {
+	exec   int
+	events []forwardEvent
+}
+
+func (r *recorder) add(e forwardEvent) error {
+	e.Exec = r.exec
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) RowDescription(cols []Column) error {
+	return r.add(forwardEvent{Kind: evRowDescription, Cols: append([]Column(nil), cols...)})
+}
+
+func (r *recorder) DataRow(values [][]byte) error {
+	// The session may reuse values once the call returns.
+	row := make([][]byte, len(values))
+	for i, v := range values {
+		if v != nil {
+			row[i] = append([]byte{}, v...)
+		}
+	}
+	return r.add(forwardEvent{Kind: evDataRow, Row: row})
+}
+
+func (r *recorder) CommandComplete(tag string) error {
+	return r.add(forwardEvent{Kind: evCommandComplete, Tag: tag})
+}
+
+func (r *recorder) EmptyQuery() error { return r.add(forwardEvent{Kind: evEmptyQuery}) }
+
+func (r *recorder) Notice(n *sqlerr.Error) error {
+	return r.add(forwardEvent{Kind: evNotice, Notice: toForwardError(n)})
+}
+
+// replay writes one event to w.
+func (e *forwardEvent) replay(w ResultWriter) error {
+	switch e.Kind {
+	case evRowDescription:
+		return w.RowDescription(e.Cols)
+	case evDataRow:
+		return w.DataRow(e.Row)
+	case evCommandComplete:
+		return w.CommandComplete(e.Tag)
+	case evEmptyQuery:
+		return w.EmptyQuery()
+	case evNotice:
+		if e.Notice == nil {
+			return nil
+		}
+		return w.Notice(e.Notice.sqlErr())
+	}
+	return sqlerr.New(sqlerr.InternalError, "forwarded result: unknown event kind %q", e.Kind)
+}
+
+// ---- the edge side ----
+
+// isForwardableWrite reports a DML statement that writes.
+func isForwardableWrite(st *parser.Statement) bool {
+	if st.Session != nil || st.AsOf != nil {
+		return false
+	}
+	switch st.AST.(type) {
+	case *ast.InsertStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+		return true
+	}
+	return false
+}
+
+// forwardsWrites reports whether this session sends implicit write
+// transactions to the core: on an edge node (a Forwarder is set), unless
+// the session made new transactions read-only (they fail locally with
+// PostgreSQL's error instead).
+func (s *Session) forwardsWrites() bool {
+	return s.srv.cfg.Forwarder != nil && s.vars.vals["default_transaction_read_only"] != "on"
+}
+
+// shouldForwardSimple reports whether a simple query outside a
+// transaction goes to the core: every statement a write or a plain read,
+// at least one write.
+func (s *Session) shouldForwardSimple(stmts []parser.Statement) bool {
+	if s.mode != noTxn || !s.forwardsWrites() {
+		return false
+	}
+	writes := false
+	for i := range stmts {
+		st := &stmts[i]
+		switch {
+		case isForwardableWrite(st):
+			writes = true
+		case st.Session == nil && st.AsOf == nil && isReadOnlyQuery(st):
+		default:
+			return false
+		}
+	}
+	return writes
+}
+
+// forwardSettings are the session's settings that differ from their
+// defaults, for the core's session (read-only ones are the core's own).
+func (s *Session) forwardSettings() map[string]string {
+	out := map[string]string{}
+	for name, val := range s.vars.vals {
+		d, ok := settings[name]
+		if !ok || d.readOnly || name == "session_authorization" || val == d.def {
+			continue
+		}
+		out[name] = val
+	}
+	return out
+}
+
+// forward sends req to the core and returns its decoded answer, having
+// moved the causality token.
+func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardResponse, error) {
+	req.User, req.Database, req.Settings = s.user, s.dbName, s.forwardSettings()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.InternalError, "encoding forwarded statement")
+	}
+	out, err := s.srv.cfg.Forwarder.Forward(ctx, b)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.srv.forwarding.failures.Add(1)
+		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown,
+			"could not forward the write to the core: %v", err).
+			WithDetail("The transaction may or may not have committed there.")
+	}
+	var resp forwardResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown, "undecodable answer from the core: %v", err)
+	}
+	s.srv.forwarding.forwarded.Add(1)
+	if resp.Token != "" {
+		if ts, err := parseHLC(resp.Token); err == nil {
+			// The edge's clock moves past the commit, so that what this
+			// session does next is ordered after it.
+			_ = s.observeTimestamp(ts)
+			_ = s.vars.set(causalityTokenVar, maxToken(s.vars.vals[causalityTokenVar], formatHLC(ts)))
+		}
+	}
+	return &resp, nil
+}
+
+// forwardSimple forwards a simple query and relays its results.
+func (s *Session) forwardSimple(ctx context.Context, query string, w ResultWriter) error {
+	resp, err := s.forward(ctx, &forwardRequest{Query: query})
+	if err != nil {
+		return err
+	}
+	for i := range resp.Events {
+		if err := resp.Events[i].replay(w); err != nil {
+			return err
+		}
+	}
+	if resp.Err != nil {
+		return resp.Err.sqlErr()
+	}
+	return nil
+}
+
+// DeferExecute is asked by the protocol layer before Execute of portal in
+// an extended-protocol batch. It takes the Execute (true) when the batch
+// is forwarded: its results then come from RunDeferred at the batch's end,
+// with those of the batch's other deferred Executes. A batch starts
+// deferring at its first Execute when that is a write outside a
+// transaction; from then on every Execute the core can run is deferred
+// too. false while deferring means the protocol layer must RunDeferred
+// before running this one.
+func (s *Session) DeferExecute(name string, maxRows int) bool {
+	pt, ok := s.portals[name]
+	if !ok || pt.p.stmt == nil || pt.res != nil || pt.done || maxRows != 0 {
+		return false
+	}
+	st := pt.p.stmt
+	if len(s.deferred) == 0 {
+		if s.mode != noTxn || !s.forwardsWrites() || !isForwardableWrite(st) {
+			return false
+		}
+	} else if st.Session != nil || st.AsOf != nil || !(isForwardableWrite(st) || isReadOnlyQuery(st)) {
+		return false
+	}
+	e := forwardExec{SQL: st.SQL, ParamFormats: pt.rawFormats, Params: pt.raw, ResultFormats: pt.formats}
+	for _, t := range pt.p.paramTypes {
+		oid := uint32(0)
+		if t != nil {
+			oid = t.Oid()
+		}
+		e.ParamOIDs = append(e.ParamOIDs, oid)
+	}
+	s.deferred = append(s.deferred, e)
+	return true
+}
+
+// DeferredResults are the results of a batch's deferred Executes.
+type DeferredResults struct {
+	resp *forwardResponse
+}
+
+// Replay writes the results of deferred Execute i.
+func (r *DeferredResults) Replay(i int, w ResultWriter) error {
+	for k := range r.resp.Events {
+		if e := &r.resp.Events[k]; e.Exec == i {
+			if err := e.replay(w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RunDeferred forwards the deferred Executes as one transaction. On
+// failure, failed is the index of the Execute the error belongs to (the
+// ones before it completed, as far as the client can tell: the
+// transaction rolled back, as PostgreSQL's does when a batch fails); a
+// call that did not complete fails at 0.
+func (s *Session) RunDeferred(ctx context.Context) (res *DeferredResults, failed int, err error) {
+	execs := s.deferred
+	s.deferred = nil
+	if len(execs) == 0 {
+		return &DeferredResults{resp: &forwardResponse{}}, 0, nil
+	}
+	resp, err := s.forward(ctx, &forwardRequest{Execs: execs})
+	if err != nil {
+		s.srv.metrics.stmtErrors.Add(1)
+		return &DeferredResults{resp: &forwardResponse{}}, 0, err
+	}
+	res = &DeferredResults{resp: resp}
+	if resp.Err != nil {
+		s.srv.metrics.stmtErrors.Add(1)
+		return res, min(max(resp.Failed, 0), len(execs)-1), resp.Err.sqlErr()
+	}
+	return res, 0, nil
+}
+
+// ---- the core side ----
+
+// ServeForwarded runs work an edge node forwarded and returns the encoded
+// answer. from names the sending node, for the log.
+func (srv *Server) ServeForwarded(ctx context.Context, from int32, b []byte) []byte {
+	resp := srv.serveForwarded(ctx, b)
+	if resp.Err != nil && resp.Err.Code == sqlerr.InternalError {
+		srv.cfg.Logger.Warn("sql: forwarded work failed", "from", from, "err", resp.Err.Message)
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		out, _ = json.Marshal(&forwardResponse{Err: toForwardError(sqlerr.Wrap(err, sqlerr.InternalError, "encoding forwarded results"))})
+	}
+	return out
+}
+
+func (srv *Server) serveForwarded(ctx context.Context, b []byte) *forwardResponse {
+	var req forwardRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		return &forwardResponse{Err: toForwardError(sqlerr.New(sqlerr.ProtocolViolation, "undecodable forwarded statement: %v", err))}
+	}
+	sess, err := srv.NewSession(ctx, SessionArgs{User: req.User, Database: req.Database, Params: req.Settings})
+	if err != nil {
+		return &forwardResponse{Err: toForwardError(err)}
+	}
+	defer sess.Close()
+	rec := &recorder{}
+	resp := &forwardResponse{}
+	if len(req.Execs) == 0 {
+		err = sess.ExecSimple(ctx, req.Query, rec)
+	} else {
+		resp.Failed, err = sess.runForwardedExecs(ctx, req.Execs, rec)
+	}
+	resp.Events = rec.events
+	if err != nil {
+		resp.Err = toForwardError(err)
+	}
+	resp.Token = sess.vars.vals[causalityTokenVar]
+	return resp
+}
+
+// runForwardedExecs runs forwarded Executes as one implicit transaction,
+// as the extended protocol would up to Sync, retrying serialization
+// failures (nothing has left the node yet).
+func (s *Session) runForwardedExecs(ctx context.Context, execs []forwardExec, rec *recorder) (failed int, err error) {
+	for attempt := 0; ; attempt++ {
+		rec.events = rec.events[:0]
+		failed, err = s.runForwardedOnce(ctx, execs, rec)
+		if err == nil || !kv.IsRetryable(err) || attempt >= 100 || ctx.Err() != nil {
+			return failed, err
+		}
+	}
+}
+
+func (s *Session) runForwardedOnce(ctx context.Context, execs []forwardExec, rec *recorder) (int, error) {
+	for i, e := range execs {
+		rec.exec = i
+		err := s.runForwardedExec(ctx, e, rec)
+		if err != nil {
+			s.Failed(ctx, err)
+			_ = s.Sync(ctx)
+			return i, err
+		}
+	}
+	// Sync commits; a failed commit belongs to the last Execute.
+	if err := s.Sync(ctx); err != nil {
+		return len(execs) - 1, err
+	}
+	return 0, nil
+}
+
+func (s *Session) runForwardedExec(ctx context.Context, e forwardExec, rec *recorder) error {
+	if _, err := s.Prepare(ctx, "", e.SQL, e.ParamOIDs); err != nil {
+		return err
+	}
+	if err := s.Bind(ctx, "", "", e.ParamFormats, e.Params, e.ResultFormats); err != nil {
+		return err
+	}
+	suspended, err := s.Execute(ctx, "", 0, rec)
+	if err == nil && suspended {
+		err = errors.New("forwarded portal suspended")
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// forwardCounters count forwarded work on the edge side.
+type forwardCounters struct {
+	forwarded, failures atomic.Int64
+}
+
+// ForwardMetrics are the edge side's forwarding counters: transactions
+// forwarded to the core (answered, successfully or not), and calls that
+// did not complete.
+type ForwardMetrics struct{ Forwarded, Failures int64 }
+
+// ForwardMetrics returns the forwarding counters.
+func (srv *Server) ForwardMetrics() ForwardMetrics {
+	return ForwardMetrics{Forwarded: srv.forwarding.forwarded.Load(), Failures: srv.forwarding.failures.Load()}
+}
