@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync/atomic"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -50,6 +51,31 @@ type forwardRequest struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	Query    string            `json:"query,omitempty"`
 	Execs    []forwardExec     `json:"execs,omitempty"`
+}
+
+// writes reports whether the request may write (else it is strong reads
+// only, which the edge parses the same way to decide).
+func (r *forwardRequest) writes() bool {
+	p := parser.New()
+	texts := []string{r.Query}
+	if len(r.Execs) > 0 {
+		texts = texts[:0]
+		for _, e := range r.Execs {
+			texts = append(texts, e.SQL)
+		}
+	}
+	for _, text := range texts {
+		stmts, err := p.Parse(text)
+		if err != nil {
+			return true
+		}
+		for i := range stmts {
+			if !isReadOnlyQuery(&stmts[i]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // forwardExec is one Execute of a bound portal: the statement, the
@@ -185,6 +211,39 @@ func isForwardableWrite(st *parser.Statement) bool {
 	return false
 }
 
+// isForwardableRead reports a plain SELECT over user tables only: one
+// the core can answer as the edge's leaseholder read would, in one round
+// trip instead of two (the catalog version, then the rows). System tables
+// stay local: some describe this node (pg_stat_activity, ...).
+func isForwardableRead(st *parser.Statement) bool {
+	if st.Session != nil || st.AsOf != nil || !isReadOnlyQuery(st) {
+		return false
+	}
+	v := &userTablesOnly{ok: true}
+	st.AST.Accept(v)
+	return v.ok && v.tables > 0
+}
+
+// userTablesOnly visits a statement's table names: ok stays true while
+// each is a user table (schema public, or unqualified and not pg_*).
+type userTablesOnly struct {
+	ok     bool
+	tables int
+}
+
+func (v *userTablesOnly) Enter(n ast.Node) (ast.Node, bool) {
+	if t, isTable := n.(*ast.TableName); isTable {
+		schema := strings.ToLower(t.Schema.O)
+		if (schema != "" && schema != "public") || strings.HasPrefix(strings.ToLower(t.Name.O), "pg_") {
+			v.ok = false
+		}
+		v.tables++
+	}
+	return n, !v.ok
+}
+
+func (v *userTablesOnly) Leave(n ast.Node) (ast.Node, bool) { return n, v.ok }
+
 // forwardsWrites reports whether this session sends implicit write
 // transactions to the core: on an edge node (a Forwarder is set), unless
 // the session made new transactions read-only (they fail locally with
@@ -195,23 +254,34 @@ func (s *Session) forwardsWrites() bool {
 
 // shouldForwardSimple reports whether a simple query outside a
 // transaction goes to the core: every statement a write or a plain read,
-// at least one write.
+// and at least one write, or every one a strong read of user tables (the
+// session's settings do not make it a follower read).
 func (s *Session) shouldForwardSimple(stmts []parser.Statement) bool {
 	if s.mode != noTxn || !s.forwardsWrites() {
 		return false
 	}
-	writes := false
+	writes, strongReads := false, s.sessionReadSpec() == nil
 	for i := range stmts {
 		st := &stmts[i]
 		switch {
 		case isForwardableWrite(st):
 			writes = true
 		case st.Session == nil && st.AsOf == nil && isReadOnlyQuery(st):
+			strongReads = strongReads && isForwardableRead(st)
 		default:
 			return false
 		}
 	}
-	return writes
+	return writes || strongReads
+}
+
+// startsForwarding reports whether st, the first Execute of a batch
+// outside a transaction, makes the batch go to the core.
+func (s *Session) startsForwarding(st *parser.Statement) bool {
+	if s.mode != noTxn || !s.forwardsWrites() {
+		return false
+	}
+	return isForwardableWrite(st) || (isForwardableRead(st) && s.sessionReadSpec() == nil)
 }
 
 // forwardSettings are the session's settings that differ from their
@@ -242,6 +312,10 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 			return nil, ctx.Err()
 		}
 		s.srv.forwarding.failures.Add(1)
+		if !req.writes() {
+			return nil, sqlerr.New(sqlerr.SystemError, "could not reach the core for a strong read: %v", err).
+				WithHint("A follower read (AS OF SYSTEM TIME with_max_staleness('10s'), or SET default_transaction_use_follower_reads = on) is served by this node's replicas.")
+		}
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown,
 			"could not forward the write to the core: %v", err).
 			WithDetail("The transaction may or may not have committed there.")
@@ -251,6 +325,8 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown, "undecodable answer from the core: %v", err)
 	}
 	s.srv.forwarding.forwarded.Add(1)
+	// The core read at the present from the leaseholders.
+	s.edge.last = lastRead{mode: readStrong, servedBy: "leaseholder (forwarded)"}
 	if resp.Token != "" {
 		if ts, err := parseHLC(resp.Token); err == nil {
 			// The edge's clock moves past the commit, so that what this
@@ -294,7 +370,7 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 	}
 	st := pt.p.stmt
 	if len(s.deferred) == 0 {
-		if s.mode != noTxn || !s.forwardsWrites() || !isForwardableWrite(st) {
+		if !s.startsForwarding(st) {
 			return false
 		}
 	} else if st.Session != nil || st.AsOf != nil || !(isForwardableWrite(st) || isReadOnlyQuery(st)) {

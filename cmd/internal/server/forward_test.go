@@ -155,6 +155,25 @@ func TestEdgeWriteForwarding(t *testing.T) {
 		t.Fatalf("after a rolled-back transaction: %d rows", count())
 	}
 
+	// A strong read of user tables is one call too; system tables and
+	// follower reads stay on the edge.
+	f = forwarded()
+	if err := ec.QueryRow(ctx, "SELECT bal FROM acct WHERE id = $1", 7).Scan(&bal); err != nil || bal != 2 {
+		t.Fatalf("strong read on the edge: %d %v", bal, err)
+	}
+	if err := ec.QueryRow(ctx, "SELECT count(*) FROM acct", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("strong read on the edge (simple protocol): %d %v", n, err)
+	}
+	expectForwards(f, 2, "two strong reads")
+	f = forwarded()
+	if err := ec.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relname = 'acct'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("pg_class on the edge: %d %v", n, err)
+	}
+	if err := ec.QueryRow(ctx, "SELECT count(*) FROM acct AS OF SYSTEM TIME with_max_staleness('10s')").Scan(&n); err != nil {
+		t.Fatalf("bounded read on the edge: %v", err)
+	}
+	expectForwards(f, 0, "a system-table read and a bounded read")
+
 	// lib/pq: unnamed statements, Parse/Bind/Execute per call.
 	db, err := sql.Open("postgres", dsn(edge, "defaultdb"))
 	if err != nil {
