@@ -23,8 +23,8 @@ func (f coreForwarder) Forward(ctx context.Context, req []byte) ([]byte, error) 
 	return f.s.rpc.CallSQL(ctx, to, req)
 }
 
-// target picks the core node to forward to: a live voter-capable node,
-// preferring the one this node's router believes holds the most leases
+// target picks the core node to forward to: a node that may hold voters,
+// live ones first, preferring the one this node's router believes holds the most leases
 // (its commit is then mostly local there), then the nearest.
 func (f coreForwarder) target() (int32, error) {
 	s := f.s
@@ -43,15 +43,25 @@ func (f coreForwarder) target() (int32, error) {
 	now := time.Now()
 	var cands []liveness.Record
 	for _, r := range live.Records() {
-		if r.Live(now) && !r.Edge && !r.Decommissioning && r.ID != s.nodeID {
+		if !r.Edge && !r.Decommissioning && r.ID != s.nodeID {
 			cands = append(cands, r)
 		}
 	}
 	if len(cands) == 0 {
-		return 0, fmt.Errorf("no live core node to forward to")
+		return 0, fmt.Errorf("no core node to forward to")
+	}
+	// Live nodes first; but liveness as this node last read it may lag
+	// (just after a partition healed), so a node not known live is still
+	// tried rather than none.
+	liveFirst := func(r liveness.Record) int {
+		if r.Live(now) {
+			return 0
+		}
+		return 1
 	}
 	best := slices.MinFunc(cands, func(a, b liveness.Record) int {
 		return cmp.Or(
+			cmp.Compare(liveFirst(a), liveFirst(b)),
 			cmp.Compare(leases[b.ID], leases[a.ID]),
 			cmp.Compare(s.faults.Delay(s.nodeID, a.ID), s.faults.Delay(s.nodeID, b.ID)),
 			cmp.Compare(a.ID, b.ID))
