@@ -53,6 +53,8 @@ type fakeBackend struct {
 	mu       sync.Mutex
 	misuse   []string
 	lastArgs sql.SessionArgs
+	// forwarding: sessions defer Executes (forwardingSession).
+	forwarding bool
 }
 
 func newFakeBackend() *fakeBackend {
@@ -96,6 +98,9 @@ func (b *fakeBackend) NewSession(ctx context.Context, args sql.SessionArgs) (Ses
 	}
 	b.open.Add(1)
 	b.created.Add(1)
+	if b.forwarding {
+		return &forwardingSession{fakeSession: s}, nil
+	}
 	return s, nil
 }
 

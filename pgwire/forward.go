@@ -22,7 +22,7 @@ import (
 // the batch is skipped up to Sync, as if Execute k had failed in order.
 type Forwarding interface {
 	DeferExecute(portal string, maxRows int) bool
-	RunDeferred(ctx context.Context) (res *sql.DeferredResults, failed int, err error)
+	RunDeferred(ctx context.Context) (replay func(i int, w sql.ResultWriter) error, failed int, err error)
 }
 
 // deferExecute offers Execute of portal to the Session for deferral.
@@ -48,19 +48,23 @@ func (c *conn) runDeferred() bool {
 	offsets := c.deferred
 	c.deferred = nil
 	f := c.sess.(Forwarding)
-	var res *sql.DeferredResults
+	var replay func(int, sql.ResultWriter) error
 	var k int
 	ctx, err := c.call(func(ctx context.Context) error {
 		var err error
-		res, k, err = f.RunDeferred(ctx)
+		replay, k, err = f.RunDeferred(ctx)
 		return err
 	})
+	if replay == nil {
+		replay = func(int, sql.ResultWriter) error { return nil }
+	}
+	k = min(max(k, 0), len(offsets)-1)
 	if err != nil {
 		// What followed Execute k was never meant to reach the client.
 		c.wbuf = c.wbuf[:offsets[k]]
 		offsets = offsets[:k+1]
 	}
-	c.splice(offsets, res)
+	c.splice(offsets, replay)
 	if err != nil {
 		c.ignoreTillSync = true
 		return !c.stmtError(ctx, err)
@@ -70,13 +74,13 @@ func (c *conn) runDeferred() bool {
 
 // splice writes the results of deferred Execute i at offsets[i], last
 // first so that earlier offsets stay valid.
-func (c *conn) splice(offsets []int, res *sql.DeferredResults) {
+func (c *conn) splice(offsets []int, replay func(int, sql.ResultWriter) error) {
 	c.splicing = true
 	defer func() { c.splicing = false }()
 	for i := len(offsets) - 1; i >= 0; i-- {
 		rest := append([]byte(nil), c.wbuf[offsets[i]:]...)
 		c.wbuf = c.wbuf[:offsets[i]]
-		if err := res.Replay(i, &c.ext); err != nil && c.writeErr == nil {
+		if err := replay(i, &c.ext); err != nil && c.writeErr == nil {
 			// Only an unencodable row fails here; the client gets the
 			// error in place of that statement's results.
 			c.wbuf = c.wbuf[:offsets[i]]

@@ -106,12 +106,21 @@ func FuzzConn(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
 	}
-	b := newFakeBackend()
-	b.maxSleep = time.Millisecond
-	s := NewServer(Config{Logger: slog.New(slog.DiscardHandler)}, b)
+	// Inputs of odd length run over sessions that defer their Executes
+	// (forward_test.go), so the output splicing is fuzzed too.
+	servers := map[bool]*Server{}
+	backends := map[bool]*fakeBackend{}
+	for _, forwarding := range []bool{false, true} {
+		b := newFakeBackend()
+		b.maxSleep = time.Millisecond
+		b.forwarding = forwarding
+		backends[forwarding] = b
+		servers[forwarding] = NewServer(Config{Logger: slog.New(slog.DiscardHandler)}, b)
+	}
 	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber,
 		Parameters: map[string]string{"user": "fuzz"}}).Encode(nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		s, b := servers[len(data)%2 == 1], backends[len(data)%2 == 1]
 		nc := &fuzzConn{r: bytes.NewReader(append(startup[:len(startup):len(startup)], data...))}
 		c := newConn(s, nc)
 		s.mu.Lock()

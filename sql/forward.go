@@ -388,45 +388,40 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 	return true
 }
 
-// DeferredResults are the results of a batch's deferred Executes.
-type DeferredResults struct {
-	resp *forwardResponse
-}
-
-// Replay writes the results of deferred Execute i.
-func (r *DeferredResults) Replay(i int, w ResultWriter) error {
-	for k := range r.resp.Events {
-		if e := &r.resp.Events[k]; e.Exec == i {
-			if err := e.replay(w); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// RunDeferred forwards the deferred Executes as one transaction. On
+// RunDeferred forwards the deferred Executes as one transaction and
+// returns replay, which writes the results of deferred Execute i. On
 // failure, failed is the index of the Execute the error belongs to (the
 // ones before it completed, as far as the client can tell: the
 // transaction rolled back, as PostgreSQL's does when a batch fails); a
 // call that did not complete fails at 0.
-func (s *Session) RunDeferred(ctx context.Context) (res *DeferredResults, failed int, err error) {
+func (s *Session) RunDeferred(ctx context.Context) (replay func(i int, w ResultWriter) error, failed int, err error) {
 	execs := s.deferred
 	s.deferred = nil
-	if len(execs) == 0 {
-		return &DeferredResults{resp: &forwardResponse{}}, 0, nil
+	resp := &forwardResponse{}
+	replay = func(i int, w ResultWriter) error {
+		for k := range resp.Events {
+			if e := &resp.Events[k]; e.Exec == i {
+				if err := e.replay(w); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
-	resp, err := s.forward(ctx, &forwardRequest{Execs: execs})
+	if len(execs) == 0 {
+		return replay, 0, nil
+	}
+	got, err := s.forward(ctx, &forwardRequest{Execs: execs})
 	if err != nil {
 		s.srv.metrics.stmtErrors.Add(1)
-		return &DeferredResults{resp: &forwardResponse{}}, 0, err
+		return replay, 0, err
 	}
-	res = &DeferredResults{resp: resp}
+	resp = got
 	if resp.Err != nil {
 		s.srv.metrics.stmtErrors.Add(1)
-		return res, min(max(resp.Failed, 0), len(execs)-1), resp.Err.sqlErr()
+		return replay, min(max(resp.Failed, 0), len(execs)-1), resp.Err.sqlErr()
 	}
-	return res, 0, nil
+	return replay, 0, nil
 }
 
 // ---- the core side ----
