@@ -23,10 +23,14 @@ package sql
 // edge session's causality token moves to the core's commit timestamp.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -97,6 +101,9 @@ type forwardResponse struct {
 	Err    *forwardError  `json:"err,omitempty"`
 	Failed int            `json:"failed,omitempty"`
 	Token  string         `json:"token,omitempty"`
+	// Changed are settings the work changed (set_config() in a SELECT),
+	// for the edge session to take over.
+	Changed map[string]string `json:"changed,omitempty"`
 }
 
 // forwardEvent is one ResultWriter call, tagged with its Exec.
@@ -325,6 +332,9 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown, "undecodable answer from the core: %v", err)
 	}
 	s.srv.forwarding.forwarded.Add(1)
+	for name, val := range resp.Changed {
+		_ = s.vars.set(name, val)
+	}
 	// The core read at the present from the leaseholders.
 	s.edge.last = lastRead{mode: readStrong, servedBy: "leaseholder (forwarded)"}
 	if resp.Token != "" {
@@ -445,11 +455,11 @@ func (srv *Server) serveForwarded(ctx context.Context, b []byte) *forwardRespons
 	if err := json.Unmarshal(b, &req); err != nil {
 		return &forwardResponse{Err: toForwardError(sqlerr.New(sqlerr.ProtocolViolation, "undecodable forwarded statement: %v", err))}
 	}
-	sess, err := srv.NewSession(ctx, SessionArgs{User: req.User, Database: req.Database, Params: req.Settings})
+	sess, err := srv.fwdPool.take(ctx, srv, &req)
 	if err != nil {
 		return &forwardResponse{Err: toForwardError(err)}
 	}
-	defer sess.Close()
+	defer srv.fwdPool.put(sess, &req)
 	rec := &recorder{}
 	resp := &forwardResponse{}
 	if len(req.Execs) == 0 {
@@ -462,6 +472,17 @@ func (srv *Server) serveForwarded(ctx context.Context, b []byte) *forwardRespons
 		resp.Err = toForwardError(err)
 	}
 	resp.Token = sess.vars.vals[causalityTokenVar]
+	after := poolSettings(sess.forwardSettings())
+	for name, val := range after {
+		if req.Settings[name] != val {
+			resp.Changed = setIn(resp.Changed, name, val)
+		}
+	}
+	for name := range poolSettings(req.Settings) {
+		if _, ok := after[name]; !ok {
+			resp.Changed = setIn(resp.Changed, name, "default")
+		}
+	}
 	return resp
 }
 
@@ -496,10 +517,18 @@ func (s *Session) runForwardedOnce(ctx context.Context, execs []forwardExec, rec
 }
 
 func (s *Session) runForwardedExec(ctx context.Context, e forwardExec, rec *recorder) error {
-	if _, err := s.Prepare(ctx, "", e.SQL, e.ParamOIDs); err != nil {
-		return err
+	// A pooled session keeps the statements it prepared, named by their
+	// text and parameter types.
+	name := fmt.Sprintf("\x00fwd %v %s", e.ParamOIDs, e.SQL)
+	if _, ok := s.prepared[name]; !ok {
+		if len(s.prepared) >= maxForwardedPrepared {
+			clear(s.prepared)
+		}
+		if _, err := s.Prepare(ctx, name, e.SQL, e.ParamOIDs); err != nil {
+			return err
+		}
 	}
-	if err := s.Bind(ctx, "", "", e.ParamFormats, e.Params, e.ResultFormats); err != nil {
+	if err := s.Bind(ctx, "", name, e.ParamFormats, e.Params, e.ResultFormats); err != nil {
 		return err
 	}
 	suspended, err := s.Execute(ctx, "", 0, rec)
@@ -510,6 +539,104 @@ func (s *Session) runForwardedExec(ctx context.Context, e forwardExec, rec *reco
 		return err
 	}
 	return nil
+}
+
+func setIn(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+// maxForwardedPrepared bounds the statements a pooled session keeps.
+const maxForwardedPrepared = 256
+
+// forwardPool keeps idle sessions for forwarded work, by user, database
+// and settings, so that forwarded statements skip session setup (reading
+// the database and role) and parsing. A session is pooled only while its
+// settings are still those it was asked for, and dropped when the catalog
+// version it was opened at is no longer the node's (role and database
+// changes bump it, so the LOGIN and CONNECT checks are never stale).
+type forwardPool struct {
+	mu   sync.Mutex
+	idle map[string][]*pooledSession
+}
+
+type pooledSession struct {
+	sess    *Session
+	version uint64
+}
+
+const maxIdlePerKey = 8
+
+// poolSettings are the settings a pooled session must match: all but the
+// causality token, which is set per request.
+func poolSettings(settings map[string]string) map[string]string {
+	out := maps.Clone(settings)
+	delete(out, causalityTokenVar)
+	return out
+}
+
+func poolKey(req *forwardRequest) string {
+	b, _ := json.Marshal(poolSettings(req.Settings)) // map keys are sorted
+	return req.User + "\x00" + req.Database + "\x00" + string(b)
+}
+
+func (p *forwardPool) take(ctx context.Context, srv *Server, req *forwardRequest) (*Session, error) {
+	key := poolKey(req)
+	srv.mu.Lock()
+	version := srv.mu.version
+	srv.mu.Unlock()
+	p.mu.Lock()
+	for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
+		ps := list[len(list)-1]
+		p.idle[key] = list[:len(list)-1]
+		if ps.version == version {
+			p.mu.Unlock()
+			sess := ps.sess
+			tok := cmp.Or(req.Settings[causalityTokenVar], "default")
+			if err := sess.vars.set(causalityTokenVar, tok); err != nil {
+				sess.Close()
+				return nil, err
+			}
+			if err := sess.observeToken(); err != nil {
+				sess.Close()
+				return nil, err
+			}
+			return sess, nil
+		}
+		ps.sess.Close()
+	}
+	p.mu.Unlock()
+	sess, err := srv.openSession(ctx, SessionArgs{User: req.User, Database: req.Database, Params: req.Settings}, false)
+	if err != nil {
+		return nil, err
+	}
+	sess.fwdVersion = version
+	return sess, nil
+}
+
+func (p *forwardPool) put(sess *Session, req *forwardRequest) {
+	// set_config() in a forwarded SELECT may have changed a setting.
+	if sess.mode != noTxn || !maps.Equal(poolSettings(sess.forwardSettings()), poolSettings(req.Settings)) {
+		sess.Close()
+		return
+	}
+	// Sequence values are per client: the next one starts without any.
+	clear(sess.seqs.curr)
+	sess.seqs.last = nil
+	key := poolKey(req)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle == nil {
+		p.idle = map[string][]*pooledSession{}
+	}
+	if len(p.idle[key]) >= maxIdlePerKey {
+		sess.Close()
+		return
+	}
+	p.idle[key] = append(p.idle[key], &pooledSession{sess: sess, version: sess.fwdVersion})
 }
 
 // forwardCounters count forwarded work on the edge side.

@@ -75,8 +75,10 @@ type Server struct {
 	conns connCounts
 	// metrics are the counters of Metrics.
 	metrics serverMetrics
-	// forwarding counts writes forwarded to the core (forward.go).
+	// forwarding counts writes forwarded to the core, fwdPool keeps
+	// the sessions that ran forwarded work (forward.go).
 	forwarding forwardCounters
+	fwdPool    forwardPool
 
 	mu struct {
 		sync.Mutex
@@ -128,6 +130,12 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 // NewSession starts a session for a connection (3D000 if the database does
 // not exist).
 func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, error) {
+	return s.openSession(ctx, args, true)
+}
+
+// openSession opens a session; counted ones count against the role's
+// connection limit (forwarded work is counted where the client connected).
+func (s *Server) openSession(ctx context.Context, args SessionArgs, counted bool) (*Session, error) {
 	dbName := args.Database
 	if dbName == "" {
 		dbName = args.User
@@ -149,12 +157,15 @@ func (s *Server) NewSession(ctx context.Context, args SessionArgs) (*Session, er
 	if err != nil {
 		return nil, err
 	}
-	if err := s.acquireConn(role); err != nil {
-		return nil, err
+	if counted {
+		if err := s.acquireConn(role); err != nil {
+			return nil, err
+		}
 	}
 	sess := newSession(s, args, dbID, dbName)
+	sess.uncounted = !counted
 	if err := sess.observeToken(); err != nil {
-		s.releaseConn(args.User)
+		sess.Close()
 		return nil, err
 	}
 	sess.initRole(role)

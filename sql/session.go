@@ -67,6 +67,11 @@ type Session struct {
 	// deferred are the Executes of the current extended-protocol batch
 	// that will be forwarded to the core at its end (forward.go).
 	deferred []forwardExec
+	// uncounted: a session for forwarded work, not counted against the
+	// role's connection limit here; fwdVersion: the catalog version it
+	// was opened at (forwardPool).
+	uncounted  bool
+	fwdVersion uint64
 }
 
 func (s *Session) flushNotices(w ResultWriter) error {
@@ -97,7 +102,9 @@ func newSession(srv *Server, args SessionArgs, dbID catalog.ID, dbName string) *
 
 // Close ends the session, rolling back any open transaction.
 func (s *Session) Close() {
-	s.srv.releaseConn(s.user)
+	if !s.uncounted {
+		s.srv.releaseConn(s.user)
+	}
 	if s.txn != nil {
 		s.txn.Rollback(context.Background())
 		s.txn = nil

@@ -174,6 +174,35 @@ func TestEdgeWriteForwarding(t *testing.T) {
 	}
 	expectForwards(f, 0, "a system-table read and a bounded read")
 
+	// A setting changed by forwarded work is the edge session's too, and
+	// does not leak into other sessions' forwarded work.
+	var app string
+	if err := ec.QueryRow(ctx, "SELECT set_config('search_path', 'nowhere', false) FROM acct WHERE id = 7").Scan(&app); err != nil || app != "nowhere" {
+		t.Fatalf("set_config in a forwarded read: %q %v", app, err)
+	}
+	if err := ec.QueryRow(ctx, "SHOW search_path").Scan(&app); err != nil || app != "nowhere" {
+		t.Fatalf("search_path on the edge after a forwarded set_config: %q %v", app, err)
+	}
+	ec2 := mustConnect(t, edge)
+	if _, err := ec2.Exec(ctx, "UPDATE acct SET bal = bal WHERE id = 7"); err != nil {
+		t.Fatalf("forwarded work of another session after set_config: %v", err)
+	}
+	if _, err := ec.Exec(ctx, "RESET search_path"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Sequence state stays with the session that made it: a pooled core
+	// session must not lend one client's currval to another.
+	if _, err := cc.Exec(ctx, "CREATE SEQUENCE s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.Exec(ctx, "INSERT INTO acct VALUES (nextval('s') + 100, 'seq', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec2.Exec(ctx, "UPDATE acct SET bal = currval('s') WHERE id = 7"); pgCode(err) != "55000" {
+		t.Fatalf("currval in another session's forwarded work: %v (want 55000)", err)
+	}
+
 	// lib/pq: unnamed statements, Parse/Bind/Execute per call.
 	db, err := sql.Open("postgres", dsn(edge, "defaultdb"))
 	if err != nil {
