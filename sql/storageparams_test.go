@@ -186,3 +186,16 @@ func TestEdgeRegionsStorage(t *testing.T) {
 		t.Fatalf("after DROP DATABASE: %+v", cfgs)
 	}
 }
+
+func TestPrettyTableBound(t *testing.T) {
+	for k, want := range map[string]string{
+		string(keys.TablePrefix(104)):    "/Table/104",
+		string(keys.TablePrefix(100000)): "/Table/100000",
+		string(keys.IndexPrefix(104, 1)): "/Table/104/1",
+		"\x88\x18hx":                     `"\x88\x18hx"`, // not a table bound or index prefix
+	} {
+		if got := prettyKey([]byte(k), "/Min"); got != want {
+			t.Errorf("prettyKey(%q) = %s, want %s", k, got, want)
+		}
+	}
+}

@@ -17,7 +17,8 @@
 // kvrpc.Handler (the replicate queue, through its node's router, since
 // its node need not hold a replica of the system range).
 //
-// It imports the kv root and kv lower packages only.
+// It imports kv/keys, kv/kvpb and kv/kvrpc only: not the kv root, which
+// replication must not import (writers pass their kv.Txn as a Writer).
 package spanconfig
 
 import (
@@ -29,7 +30,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/kv/kvrpc"
@@ -86,8 +86,14 @@ func Decode(key, value []byte) (Config, error) {
 	return c, nil
 }
 
+// Writer is what Put and Delete need of a transaction (a *kv.Txn).
+type Writer interface {
+	Put(ctx context.Context, key kvpb.Key, value []byte) error
+	Delete(ctx context.Context, key kvpb.Key) (bool, error)
+}
+
 // Put writes c in txn, replacing the record of a span with the same start.
-func Put(ctx context.Context, txn *kv.Txn, c Config) error {
+func Put(ctx context.Context, txn Writer, c Config) error {
 	v, err := Encode(c)
 	if err != nil {
 		return err
@@ -97,7 +103,7 @@ func Put(ctx context.Context, txn *kv.Txn, c Config) error {
 
 // Delete removes, in txn, the record of the span starting at start (if
 // any): the span goes back to the default.
-func Delete(ctx context.Context, txn *kv.Txn, start []byte) error {
+func Delete(ctx context.Context, txn Writer, start []byte) error {
 	_, err := txn.Delete(ctx, keys.SpanConfigKey(start))
 	return err
 }
