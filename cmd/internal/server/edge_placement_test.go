@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/outpostdb/outpost/kv/spanconfig"
 	"github.com/outpostdb/outpost/replication"
 )
 
@@ -142,4 +143,89 @@ func TestEdgePlacementSQL(t *testing.T) {
 		t.Fatalf("count(*) after the changes: %d %v", n, err)
 	}
 	t.Logf("ranges of t: %s", fmt.Sprint(edgeRegionsOf(t, core, "t")))
+}
+
+// TestEdgeRegionsRestart: the setting, its span config record and the
+// split at the table's bounds survive a restart of a node on disk.
+func TestEdgeRegionsRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	start := func() *Server {
+		t.Helper()
+		srv, err := Start(ctx, Config{Store: dir, SQLAddr: "127.0.0.1:0", HTTPAddr: "",
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
+	check := func(srv *Server, wantOpts string, wantCfgs int) {
+		t.Helper()
+		c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		var opts *string
+		if err := c.QueryRow(ctx, "SELECT reloptions FROM pg_class WHERE relname = 't'").Scan(&opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := ""; opts != nil && *opts != wantOpts || opts == nil && wantOpts != "" {
+			if opts != nil {
+				got = *opts
+			}
+			t.Fatalf("reloptions %q, want %q", got, wantOpts)
+		}
+		set, err := spanconfig.Read(ctx, srv.Store())
+		if err != nil || len(set.Configs()) != wantCfgs {
+			t.Fatalf("span configs %+v %v, want %d", set.Configs(), err, wantCfgs)
+		}
+		var startKey string
+		rows, err := c.Query(ctx, "SHOW RANGES FROM TABLE t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() && startKey == "" {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			startKey = vals[1].(string)
+		}
+		rows.Close()
+		if !strings.HasPrefix(startKey, "/Table/") {
+			t.Fatalf("t's first range starts at %s, not at the table's bound", startKey)
+		}
+	}
+	srv := start()
+	c, err := pgx.Connect(ctx, dsn(srv, "defaultdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE TABLE t (k INT PRIMARY KEY)", "INSERT INTO t VALUES (1)", "ALTER TABLE t SET (edge_regions = 'eu')"} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c.Close(ctx)
+	check(srv, "{edge_regions=eu}", 1)
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv = start()
+	check(srv, "{edge_regions=eu}", 1)
+	c, err = pgx.Connect(ctx, dsn(srv, "defaultdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "ALTER TABLE t RESET (edge_regions)"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv = start()
+	defer func() { _ = srv.Stop(ctx) }()
+	check(srv, "", 0)
 }
