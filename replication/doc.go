@@ -16,7 +16,8 @@
 //   - membership: bootstrap as conf-change entries, replicas created on a
 //     leader's first message, and the replicate queue (replicate_queue.go)
 //     that adds learners, promotes them, and replaces dead or
-//     decommissioning voters;
+//     decommissioning voters, and places edge nodes' non-voters by the
+//     span configs of kv/spanconfig (edge_placement.go);
 //   - the raft log queue (raft_log_queue.go): truncation of every replica's
 //     log (never past the durable applied index; a leader keeps what its
 //     live followers need up to a size bound) and the destruction of

@@ -17,8 +17,11 @@ type NodeStatus struct {
 	DownSince time.Time
 	// Decommissioning nodes give their replicas away.
 	Decommissioning bool
-	// Edge nodes never hold voting replicas (issue 5); not used yet.
-	Edge bool
+	// Edge nodes never hold voting replicas (issue 5); they hold a
+	// non-voter of the ranges whose span configs allow their Region (the
+	// region tier of the node's locality; see edge_placement.go).
+	Edge   bool
+	Region string
 }
 
 // NodeLiveness tells the replicate queue which nodes may hold replicas.
@@ -32,8 +35,10 @@ type NodeLiveness interface {
 //
 //  1. a learner that has caught up with the commit index is promoted to
 //     voter, unless it is on an edge node (those stay non-voters);
-//     learners on removable nodes are removed; every live edge node
-//     without a replica gets a non-voter;
+//     learners on removable nodes are removed; a non-voter on an edge
+//     node whose region the range's span configs do not allow is removed,
+//     and every live edge node they allow without a replica gets one
+//     (edge_placement.go);
 //  2. with fewer usable voters than the target (the replication factor,
 //     capped by the number of usable nodes), a usable node that holds no
 //     replica is added as a learner (it catches up from the log, without
@@ -50,7 +55,7 @@ type NodeLiveness interface {
 //     the range holds at least two replicas fewer than the fullest voter's
 //     node, it is added as a learner (step 1 promotes it, this step then
 //     removes the fuller one).
-func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, deadAfter time.Duration, counts map[int32]int) {
+func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, deadAfter time.Duration, counts map[int32]int, edgeCfgs edgeConfigs) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.mu.raw.Status()
@@ -110,18 +115,7 @@ func (r *Replica) maybeChangeMembership(nodes map[int32]NodeStatus, factor int, 
 	if catchingUp {
 		return // let the learner catch up first
 	}
-	// Every live edge node gets a non-voting replica.
-	for id, n := range nodes {
-		if !n.Edge || !n.Live || n.Decommissioning {
-			continue
-		}
-		if _, voter := st.Config.Voters.IDs()[uint64(id)]; voter {
-			continue
-		}
-		if _, learner := st.Config.Learners[uint64(id)]; learner {
-			continue
-		}
-		r.proposeConfChangeLocked(raftpb.ConfChangeAddLearnerNode, id)
+	if r.edgeStepLocked(st, nodes, edgeCfgs) {
 		return
 	}
 	if len(goodVoters) < target {

@@ -160,6 +160,8 @@ type Store struct {
 	snaps storeSnapshots // snapshot.go
 
 	followerServed, followerRefused atomic.Int64
+
+	spanConfigs atomic.Pointer[edgeConfigs] // edge_placement.go
 }
 
 var _ kvrpc.Handler = (*Store)(nil)
@@ -310,6 +312,7 @@ func (s *Store) Start() {
 	s.every(s.cfg.TickInterval, func() { s.forEachReplica((*Replica).tick) })
 	if s.cfg.Liveness != nil {
 		s.every(s.cfg.ReplicateInterval, s.replicateQueuePass)
+		s.every(s.cfg.ReplicateInterval, s.refreshSpanConfigs)
 	}
 	s.every(s.cfg.ReplicateInterval, s.maintainMeta)
 	s.every(s.cfg.ClosedTimestampInterval, s.publishClosed)
@@ -354,8 +357,9 @@ func (s *Store) replicateQueuePass() {
 		nodes[n.ID] = n
 	}
 	counts := s.replicaCounts()
+	edgeCfgs := s.edgeConfigs()
 	s.forEachReplica(func(r *Replica) {
-		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter, counts)
+		r.maybeChangeMembership(nodes, s.cfg.ReplicationFactor, s.cfg.DeadAfter, counts, edgeCfgs)
 		r.wake()
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outpostdb/outpost/kv/encoding"
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/sql/pgdialect"
 	"github.com/outpostdb/outpost/sql/plan"
@@ -234,6 +235,12 @@ func prettyKey(k []byte, empty string) string {
 		return "/Max"
 	case bytes.HasPrefix(k, keys.SystemPrefix):
 		return fmt.Sprintf("/System/%q", k[len(keys.SystemPrefix):])
+	}
+	if len(k) > 1 && k[0] == keys.TableDataMin[0] {
+		// A table's bound (edge_regions splits there): no index ID.
+		if rest, tid, err := encoding.DecodeUvarintAscending(k[1:]); err == nil && len(rest) == 0 {
+			return fmt.Sprintf("/Table/%d", tid)
+		}
 	}
 	if tid, iid, rest, err := keys.DecodeIndexPrefix(k); err == nil {
 		if len(rest) == 0 {

@@ -112,6 +112,8 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 		return w.CommandComplete(ss.Tag())
 	case pgdialect.SplitAt:
 		return s.runSplitAt(ctx, ss, w)
+	case pgdialect.SetStorageParams, pgdialect.ResetStorageParams:
+		return s.runStorageParams(ctx, st, w)
 	case pgdialect.Copy:
 		return s.runCopy(ctx, st, w)
 	case pgdialect.DropIndex, pgdialect.Truncate, pgdialect.RenameIndex:

@@ -175,6 +175,7 @@ func IsLocal(k []byte) bool { return len(k) > 0 && k[0] <= kvpb.LocalPrefixByte 
 //
 //	0x04 <name...>                        system keys (descriptor ID counter,
 //	                                      namespace, descriptors, settings)
+//	0x04 "spancfg/" <start key>           span configs (kv/spanconfig)
 //	0x88 <uvarint tableID> <uvarint indexID> <key columns...>   table data
 var (
 	SystemPrefix = []byte{0x04}
@@ -186,6 +187,17 @@ var (
 // SystemKey returns a system key under name.
 func SystemKey(name string) []byte {
 	return append(append([]byte(nil), SystemPrefix...), name...)
+}
+
+// SpanConfigPrefix starts the span config records: SpanConfigKey(start)
+// holds the configuration of the span that starts at start (its end and
+// settings are in the value; see kv/spanconfig). Records sort by the start
+// of their spans.
+var SpanConfigPrefix = SystemKey("spancfg/")
+
+// SpanConfigKey is where the config of the span starting at start lives.
+func SpanConfigKey(start []byte) []byte {
+	return append(append(make([]byte, 0, len(SpanConfigPrefix)+len(start)), SpanConfigPrefix...), start...)
 }
 
 // TablePrefix is the start of all keys of a table.

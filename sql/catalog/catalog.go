@@ -11,8 +11,9 @@
 //	/sys/catalog-version         bumped by every DDL
 //	/sys/ns/<parentID>/<name>    name → descriptor ID (parent 0 = database)
 //	/sys/desc/<id>               descriptor (JSON, versioned by Kind)
+//	/sys/spancfg/<table start>   a table's edge placement (placement.go)
 //
-// It imports kv and kv/keys; never kv/storage.
+// It imports kv, kv/keys and kv/spanconfig; never kv/storage.
 package catalog
 
 import (
@@ -120,6 +121,9 @@ type TableDesc struct {
 	// what GRANT gave others.
 	Owner uint32 `json:"owner,omitempty"`
 	ACL   ACL    `json:"acl,omitempty"`
+	// EdgeRegions is ALTER TABLE ... SET (edge_regions = ...); see
+	// placement.go.
+	EdgeRegions string `json:"edge_regions,omitempty"`
 }
 
 // SequenceDesc describes a sequence; its value lives at SequenceValueKey.
@@ -368,6 +372,9 @@ func Drop(ctx context.Context, txn *kv.Txn, d *Descriptor) error {
 		return err
 	}
 	if _, err := txn.Delete(ctx, descKey(id)); err != nil {
+		return err
+	}
+	if err := dropSpanConfig(ctx, txn, d); err != nil {
 		return err
 	}
 	return bumpVersion(ctx, txn)

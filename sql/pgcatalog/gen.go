@@ -92,10 +92,14 @@ func genClass(s *snapshot, rs *rowSet) error {
 		d := ti.desc
 		oid := RelOID(d.ID)
 		idxs := ti.indexes()
-		classRow(rs, oid, d.Name, NamespacePublic, "r", len(ti.visibleColumns())).
+		r := classRow(rs, oid, d.Name, NamespacePublic, "r", len(ti.visibleColumns())).
 			oid("reltype", RowTypeOID(d.ID)).oid("relam", amHeap).b("relhasindex", len(idxs) > 0).
 			i("relchecks", int64(len(d.Checks))).s("relreplident", "d").
 			s("relfrozenxid", "1").s("relminmxid", "1")
+		if d.EdgeRegions != "" {
+			opt := "edge_regions=" + d.EdgeRegions // ALTER TABLE ... SET (edge_regions = ...)
+			r.s("reloptions", types.FormatArrayText([]*string{&opt}))
+		}
 		for _, idx := range idxs {
 			ioid, ok := IndexOID(d.ID, idx.ID)
 			if !ok {

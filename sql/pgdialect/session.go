@@ -170,6 +170,8 @@ type SessionStmt struct {
 	Grant *GrantStmt
 	// Owner is set for AlterOwner, ReassignOwned and DropOwned.
 	Owner *OwnerStmt
+	// Params are the parameters of Set/ResetStorageParams.
+	Params []StorageParam
 
 	tag string
 }
@@ -197,6 +199,9 @@ func (r *rw) session(seq []*node, toks []token) *SessionStmt {
 	}
 	if hasWords(seq, 0, "alter", "table") {
 		if s := r.splitAt(seq, toks); s != nil {
+			return s
+		}
+		if s := r.storageParams(seq); s != nil {
 			return s
 		}
 	}

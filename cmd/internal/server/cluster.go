@@ -146,7 +146,7 @@ func (a livenessAdapter) Nodes() []replication.NodeStatus {
 	now := time.Now()
 	var out []replication.NodeStatus
 	for _, r := range l.Records() {
-		st := replication.NodeStatus{ID: r.ID, Live: r.Live(now), Decommissioning: r.Decommissioning, Edge: r.Edge}
+		st := replication.NodeStatus{ID: r.ID, Live: r.Live(now), Decommissioning: r.Decommissioning, Edge: r.Edge, Region: LocalityRegion(r.Locality)}
 		if !st.Live && !r.Expiration.IsZero() {
 			st.DownSince = r.Expiration
 		}

@@ -62,6 +62,7 @@ type Node struct {
 	downSince       time.Time
 	decommissioning bool
 	edge            bool
+	region          string
 }
 
 // Cluster is a set of in-process nodes.
@@ -250,12 +251,17 @@ func (c *Cluster) AddNode() (*Node, error) {
 	return n, c.open(n, nil)
 }
 
-// AddEdgeNode starts a new, empty edge node: it receives a non-voting
-// replica of every range and never votes or holds leases.
-func (c *Cluster) AddEdgeNode() (*Node, error) {
+// AddEdgeNode starts a new, empty edge node without a region: it receives
+// a non-voting replica of every range that has no edge placement config
+// (kv/spanconfig), and never votes or holds leases.
+func (c *Cluster) AddEdgeNode() (*Node, error) { return c.AddEdgeNodeIn("") }
+
+// AddEdgeNodeIn starts a new, empty edge node in region: it receives a
+// non-voting replica of the ranges whose span configs allow the region.
+func (c *Cluster) AddEdgeNodeIn(region string) (*Node, error) {
 	c.mu.Lock()
 	id := int32(len(c.nodes) + 1)
-	n := &Node{ID: id, FS: storage.NewMemFS(), edge: true}
+	n := &Node{ID: id, FS: storage.NewMemFS(), edge: true, region: region}
 	c.nodes[id] = n
 	c.mu.Unlock()
 	return n, c.open(n, nil)
@@ -286,7 +292,7 @@ func (l liveness) Nodes() []replication.NodeStatus {
 	defer l.c.mu.Unlock()
 	out := make([]replication.NodeStatus, 0, len(l.c.nodes))
 	for id, n := range l.c.nodes {
-		out = append(out, replication.NodeStatus{ID: id, Live: n.alive, DownSince: n.downSince, Decommissioning: n.decommissioning, Edge: n.edge})
+		out = append(out, replication.NodeStatus{ID: id, Live: n.alive, DownSince: n.downSince, Decommissioning: n.decommissioning, Edge: n.edge, Region: n.region})
 	}
 	return out
 }
