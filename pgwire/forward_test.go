@@ -59,7 +59,9 @@ func (s *forwardingSession) RunDeferred(ctx context.Context) (func(int, sql.Resu
 }
 
 // callRecorder records ResultWriter calls to replay them later.
-type callRecorder struct{ calls []func(sql.ResultWriter) error }
+type callRecorder struct {
+	calls []func(sql.ResultWriter) error
+}
 
 func (r *callRecorder) add(f func(sql.ResultWriter) error) error {
 	r.calls = append(r.calls, f)
