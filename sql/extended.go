@@ -240,6 +240,11 @@ func (s *Session) Execute(ctx context.Context, name string, maxRows int, w Resul
 	if pt.p.stmt == nil {
 		return false, w.EmptyQuery()
 	}
+	if s.remote != nil {
+		// What DeferExecute did not take cannot run here: the
+		// transaction lives on the core.
+		return false, s.batchError(errRemotePortal)
+	}
 	st := pt.p.stmt
 	if s.mode == explicitTxn && s.failed && !allowedInFailedTxn(st) {
 		return false, s.batchError(errInFailedTxn)

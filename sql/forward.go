@@ -44,7 +44,9 @@ import (
 // its answer, both opaque (this file encodes them). An error means the
 // call did not complete; whether the work ran there is then unknown.
 type Forwarder interface {
-	Forward(ctx context.Context, req []byte) ([]byte, error)
+	// Forward sends req to core node node (0: the Forwarder picks one)
+	// and returns the answer and the node that gave it.
+	Forward(ctx context.Context, node int32, req []byte) (resp []byte, from int32, err error)
 }
 
 // forwardRequest is one forwarded implicit transaction: Query (simple
@@ -55,6 +57,12 @@ type forwardRequest struct {
 	Settings map[string]string `json:"settings,omitempty"`
 	Query    string            `json:"query,omitempty"`
 	Execs    []forwardExec     `json:"execs,omitempty"`
+	// Session names the core session of an explicit transaction that
+	// was forwarded (forward_txn.go); Keep opens one, running BEGIN
+	// first when Begin is set.
+	Session uint64 `json:"session,omitempty"`
+	Keep    bool   `json:"keep,omitempty"`
+	Begin   bool   `json:"begin,omitempty"`
 }
 
 // writes reports whether the request may write (else it is strong reads
@@ -104,6 +112,10 @@ type forwardResponse struct {
 	// Changed are settings the work changed (set_config() in a SELECT),
 	// for the edge session to take over.
 	Changed map[string]string `json:"changed,omitempty"`
+	// Session is the kept core session while its transaction is open;
+	// Status is the core session's transaction status after the work.
+	Session uint64 `json:"session,omitempty"`
+	Status  byte   `json:"status,omitempty"`
 }
 
 // forwardEvent is one ResultWriter call, tagged with its Exec.
@@ -264,6 +276,12 @@ func (s *Session) forwardsWrites() bool {
 // and at least one write, or every one a strong read of user tables (the
 // session's settings do not make it a follower read).
 func (s *Session) shouldForwardSimple(stmts []parser.Statement) bool {
+	if s.remote != nil {
+		return true // the transaction runs on the core
+	}
+	if s.mode == explicitTxn {
+		return len(stmts) > 0 && s.startsRemote(&stmts[0])
+	}
 	if s.mode != noTxn || !s.forwardsWrites() {
 		return false
 	}
@@ -313,8 +331,9 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 	if err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.InternalError, "encoding forwarded statement")
 	}
-	out, err := s.srv.cfg.Forwarder.Forward(ctx, b)
+	out, from, err := s.srv.cfg.Forwarder.Forward(ctx, s.remote.nodeOrZero(), b)
 	if err != nil {
+		s.remoteLost(ctx)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -329,9 +348,13 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 	}
 	var resp forwardResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
+		s.remoteLost(ctx)
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown, "undecodable answer from the core: %v", err)
 	}
 	s.srv.forwarding.forwarded.Add(1)
+	if req.Keep || req.Session != 0 {
+		s.followRemote(ctx, &resp, from)
+	}
 	for name, val := range resp.Changed {
 		_ = s.vars.set(name, val)
 	}
@@ -350,7 +373,13 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 
 // forwardSimple forwards a simple query and relays its results.
 func (s *Session) forwardSimple(ctx context.Context, query string, w ResultWriter) error {
-	resp, err := s.forward(ctx, &forwardRequest{Query: query})
+	req := &forwardRequest{Query: query}
+	if s.remote != nil {
+		req.Session = s.remote.id
+	} else if s.mode == explicitTxn {
+		req.Keep, req.Begin = true, true
+	}
+	resp, err := s.forward(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -379,11 +408,20 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 		return false
 	}
 	st := pt.p.stmt
-	if len(s.deferred) == 0 {
-		if !s.startsForwarding(st) {
+	remote := s.remote != nil || s.openRemote
+	switch {
+	case remote:
+		// Everything of a forwarded transaction goes, but COPY.
+		if st.Session != nil && st.Session.Copy != nil {
 			return false
 		}
-	} else if st.Session != nil || st.AsOf != nil || !(isForwardableWrite(st) || isReadOnlyQuery(st)) {
+	case len(s.deferred) > 0:
+		if st.Session != nil || st.AsOf != nil || !(isForwardableWrite(st) || isReadOnlyQuery(st)) {
+			return false
+		}
+	case s.startsRemote(st):
+		s.openRemote = true
+	case !s.startsForwarding(st):
 		return false
 	}
 	e := forwardExec{SQL: st.SQL, ParamFormats: pt.rawFormats, Params: pt.raw, ResultFormats: pt.formats}
@@ -421,7 +459,14 @@ func (s *Session) RunDeferred(ctx context.Context) (replay func(i int, w ResultW
 	if len(execs) == 0 {
 		return replay, 0, nil
 	}
-	got, err := s.forward(ctx, &forwardRequest{Execs: execs})
+	req := &forwardRequest{Execs: execs}
+	if s.remote != nil {
+		req.Session = s.remote.id
+	} else if s.openRemote {
+		req.Keep, req.Begin = true, true
+	}
+	s.openRemote = false
+	got, err := s.forward(ctx, req)
 	if err != nil {
 		s.srv.metrics.stmtErrors.Add(1)
 		return replay, 0, err
@@ -439,7 +484,7 @@ func (s *Session) RunDeferred(ctx context.Context) (replay func(i int, w ResultW
 // ServeForwarded runs work an edge node forwarded and returns the encoded
 // answer. from names the sending node, for the log.
 func (srv *Server) ServeForwarded(ctx context.Context, from int32, b []byte) []byte {
-	resp := srv.serveForwarded(ctx, b)
+	resp := srv.serveForwarded(ctx, from, b)
 	if resp.Err != nil && resp.Err.Code == sqlerr.InternalError {
 		srv.cfg.Logger.Warn("sql: forwarded work failed", "from", from, "err", resp.Err.Message)
 	}
@@ -450,22 +495,37 @@ func (srv *Server) ServeForwarded(ctx context.Context, from int32, b []byte) []b
 	return out
 }
 
-func (srv *Server) serveForwarded(ctx context.Context, b []byte) *forwardResponse {
+func (srv *Server) serveForwarded(ctx context.Context, from int32, b []byte) *forwardResponse {
 	var req forwardRequest
 	if err := json.Unmarshal(b, &req); err != nil {
 		return &forwardResponse{Err: toForwardError(sqlerr.New(sqlerr.ProtocolViolation, "undecodable forwarded statement: %v", err))}
 	}
-	sess, err := srv.fwdPool.take(ctx, srv, &req)
-	if err != nil {
-		return &forwardResponse{Err: toForwardError(err)}
+	var sess *Session
+	var err error
+	kept := req.Keep || req.Session != 0
+	if kept {
+		sess, err = srv.remotes.take(ctx, srv, &req, from)
+	} else {
+		sess, err = srv.fwdPool.take(ctx, srv, &req)
 	}
-	defer srv.fwdPool.put(sess, &req)
+	if err != nil {
+		return &forwardResponse{Err: toForwardError(err), Status: byte(TxnFailed)}
+	}
 	rec := &recorder{}
 	resp := &forwardResponse{}
 	if len(req.Execs) == 0 {
 		err = sess.ExecSimple(ctx, req.Query, rec)
+	} else if kept {
+		// No retries: the transaction is the client's.
+		resp.Failed, err = sess.runForwardedOnce(ctx, req.Execs, rec)
 	} else {
 		resp.Failed, err = sess.runForwardedExecs(ctx, req.Execs, rec)
+	}
+	resp.Status = byte(sess.TxnStatus())
+	if kept {
+		resp.Session = srv.remotes.put(sess, &req, from)
+	} else {
+		defer srv.fwdPool.put(sess, &req)
 	}
 	resp.Events = rec.events
 	if err != nil {

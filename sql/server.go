@@ -79,6 +79,7 @@ type Server struct {
 	// the sessions that ran forwarded work (forward.go).
 	forwarding forwardCounters
 	fwdPool    forwardPool
+	remotes    remoteSessions
 
 	mu struct {
 		sync.Mutex

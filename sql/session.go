@@ -72,6 +72,14 @@ type Session struct {
 	// was opened at (forwardPool).
 	uncounted  bool
 	fwdVersion uint64
+	// remote is the core session running this session's explicit
+	// transaction, when it was forwarded (forward_txn.go); openRemote:
+	// the deferred Executes open one.
+	remote     *remoteTxn
+	openRemote bool
+	// ranHere is the transaction a statement last ran in on this node:
+	// one that did cannot move to the core.
+	ranHere *kv.Txn
 }
 
 func (s *Session) flushNotices(w ResultWriter) error {
@@ -102,6 +110,7 @@ func newSession(srv *Server, args SessionArgs, dbID catalog.ID, dbName string) *
 
 // Close ends the session, rolling back any open transaction.
 func (s *Session) Close() {
+	s.closeRemote()
 	if !s.uncounted {
 		s.srv.releaseConn(s.user)
 	}
@@ -473,6 +482,7 @@ func (s *Session) planOnly(ctx context.Context, st *parser.Statement, paramTypes
 
 // execute plans and starts a statement in s.txn.
 func (s *Session) execute(ctx context.Context, st *parser.Statement, params []types.Datum, paramTypes []*types.T) (*result, error) {
+	s.ranHere = s.txn
 	sctx, cancel := s.vars.statementContext(ctx)
 	if err := s.prepareRead(sctx, st, params, paramTypes); err != nil {
 		cancel()

@@ -16,6 +16,12 @@ import (
 func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w ResultWriter) error {
 	ss := st.Session
 	switch ss.Kind {
+	case pgdialect.Begin, pgdialect.Commit, pgdialect.Rollback, pgdialect.Set, pgdialect.SetTransaction,
+		pgdialect.Reset, pgdialect.Show, pgdialect.Discard, pgdialect.Deallocate, pgdialect.Prepare, pgdialect.Noop:
+	default:
+		s.ranHere = s.txn // it may read or write in the transaction
+	}
+	switch ss.Kind {
 	case pgdialect.Begin:
 		switch s.mode {
 		case explicitTxn:

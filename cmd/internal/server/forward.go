@@ -15,12 +15,15 @@ import (
 // same links, and simulated latencies, as everything else).
 type coreForwarder struct{ s *Server }
 
-func (f coreForwarder) Forward(ctx context.Context, req []byte) ([]byte, error) {
-	to, err := f.target()
-	if err != nil {
-		return nil, err
+func (f coreForwarder) Forward(ctx context.Context, to int32, req []byte) ([]byte, int32, error) {
+	if to == 0 {
+		var err error
+		if to, err = f.target(); err != nil {
+			return nil, 0, err
+		}
 	}
-	return f.s.rpc.CallSQL(ctx, to, req)
+	resp, err := f.s.rpc.CallSQL(ctx, to, req)
+	return resp, to, err
 }
 
 // target picks the core node to forward to: a node that may hold voters,

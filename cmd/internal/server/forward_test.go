@@ -8,6 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	_ "github.com/lib/pq"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // TestEdgeWriteForwarding: writes on an edge node run on the core as one
@@ -140,7 +143,10 @@ func TestEdgeWriteForwarding(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Explicit transactions run on the edge as before and stay atomic.
+	// An explicit transaction whose first data statement is a write or a
+	// strong read runs on a core session: BEGIN is local, then one call
+	// per statement (COMMIT and ROLLBACK included); it stays atomic.
+	f = forwarded()
 	tx, err := ec.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -148,11 +154,89 @@ func TestEdgeWriteForwarding(t *testing.T) {
 	if _, err := tx.Exec(ctx, "INSERT INTO acct VALUES ($1, $2, $3)", 10, "ivy", 1); err != nil {
 		t.Fatal(err)
 	}
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM acct").Scan(&n); err != nil || n != 5 {
+		t.Fatalf("count inside the forwarded transaction: %d %v", n, err)
+	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
+	expectForwards(f, 3, "INSERT, SELECT, ROLLBACK of an explicit transaction")
 	if count() != 4 {
 		t.Fatalf("after a rolled-back transaction: %d rows", count())
+	}
+	f = forwarded()
+	tx, err = ec.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = &pgx.Batch{}
+	b.Queue("INSERT INTO acct VALUES ($1, $2, $3)", 10, "ivy", 1)
+	b.Queue("UPDATE acct SET bal = bal + 1 WHERE id = $1", 10)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectForwards(f, 2, "a pipelined batch and COMMIT of an explicit transaction")
+	if err := cc.QueryRow(ctx, "SELECT bal FROM acct WHERE id = 10").Scan(&bal); err != nil || bal != 2 {
+		t.Fatalf("row of the committed forwarded transaction: %d %v", bal, err)
+	}
+	// An error inside it fails the transaction, as PostgreSQL does.
+	tx, err = ec.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE acct SET bal = bal + 1 WHERE id = $1", 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO acct VALUES ($1, $2, $3)", 10, "dup", 1); pgCode(err) != "23505" {
+		t.Fatalf("duplicate inside a forwarded transaction: %v", err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
+		t.Fatalf("statement after an error in a forwarded transaction: %v", err)
+	}
+	if ec.PgConn().TxStatus() != 'E' {
+		t.Fatalf("transaction status %c, want E", ec.PgConn().TxStatus())
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.QueryRow(ctx, "SELECT bal FROM acct WHERE id = 10").Scan(&bal); err != nil || bal != 2 {
+		t.Fatalf("row after a failed forwarded transaction: %d %v", bal, err)
+	}
+	// A transaction that read here first stays here (its reads and
+	// writes must be one transaction).
+	f = forwarded()
+	tx, err = ec.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relname = 'acct'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE acct SET bal = bal + 1 WHERE id = $1", 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectForwards(f, 0, "a transaction that read locally first")
+	// A client that goes away mid-transaction rolls back its core
+	// session: another writer of the same row is not held up.
+	gone := mustConnect(t, edge)
+	if _, err := gone.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gone.Exec(ctx, "UPDATE acct SET bal = 100 WHERE id = 10"); err != nil {
+		t.Fatal(err)
+	}
+	_ = gone.Close(ctx)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = cc.Exec(wctx, "UPDATE acct SET bal = 3 WHERE id = 10")
+	cancel()
+	if err != nil {
+		t.Fatalf("writer after an edge client left a forwarded transaction: %v", err)
 	}
 
 	// A strong read of user tables is one call too; system tables and
@@ -161,7 +245,7 @@ func TestEdgeWriteForwarding(t *testing.T) {
 	if err := ec.QueryRow(ctx, "SELECT bal FROM acct WHERE id = $1", 7).Scan(&bal); err != nil || bal != 2 {
 		t.Fatalf("strong read on the edge: %d %v", bal, err)
 	}
-	if err := ec.QueryRow(ctx, "SELECT count(*) FROM acct", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 4 {
+	if err := ec.QueryRow(ctx, "SELECT count(*) FROM acct", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 5 {
 		t.Fatalf("strong read on the edge (simple protocol): %d %v", n, err)
 	}
 	expectForwards(f, 2, "two strong reads")
@@ -224,5 +308,59 @@ func TestEdgeWriteForwarding(t *testing.T) {
 	var owner string
 	if err := cc.QueryRow(ctx, "SELECT owner FROM acct WHERE id = 11").Scan(&owner); err != nil || owner != "jo" {
 		t.Fatalf("row written through lib/pq on the edge: %q %v", owner, err)
+	}
+}
+
+// gormEdgeItem is a GORM model written through an edge node.
+type gormEdgeItem struct {
+	ID    uint `gorm:"primaryKey"`
+	Name  string
+	Count int
+}
+
+// TestEdgeForwardingGORM: GORM on an edge node (its creates and updates
+// run in explicit transactions: BEGIN, INSERT ... RETURNING, COMMIT) gets
+// correct rows, and each write costs two forwarded calls (the statement,
+// the commit), not one per kv step.
+func TestEdgeForwardingGORM(t *testing.T) {
+	srvs := startEdgeDemo(t, 10*time.Millisecond)
+	core, edge := srvs[0], srvs[3]
+	cdb, err := gorm.Open(postgres.Open(dsn(core, "defaultdb")), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cdb.AutoMigrate(&gormEdgeItem{}); err != nil {
+		t.Fatal(err)
+	}
+	edb, err := gorm.Open(postgres.Open(dsn(edge, "defaultdb")), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := edge.sql.ForwardMetrics().Forwarded
+	items := []gormEdgeItem{{Name: "a", Count: 1}, {Name: "b", Count: 2}, {Name: "c", Count: 3}}
+	for i := range items {
+		if err := edb.Create(&items[i]).Error; err != nil {
+			t.Fatal(err)
+		}
+		if items[i].ID == 0 {
+			t.Fatalf("no ID returned for %q", items[i].Name)
+		}
+	}
+	if err := edb.Model(&items[1]).Update("count", 20).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := edge.sql.ForwardMetrics().Forwarded - before; got != 8 {
+		t.Fatalf("%d forwarded calls for 3 creates and an update, want 8", got)
+	}
+	var got []gormEdgeItem
+	if err := cdb.Order("id").Find(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1].Count != 20 || got[2].Name != "c" {
+		t.Fatalf("rows on the core: %+v", got)
+	}
+	// A unique violation through GORM on the edge keeps its SQLSTATE.
+	if err := edb.Create(&gormEdgeItem{ID: items[0].ID, Name: "dup"}).Error; pgCode(err) != "23505" {
+		t.Fatalf("duplicate through GORM on the edge: %v", err)
 	}
 }
