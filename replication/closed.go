@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 
@@ -64,6 +65,81 @@ func (r *Replica) recordClosed(c hlc.Timestamp, index uint64) {
 	r.closed.mu.Lock()
 	defer r.closed.mu.Unlock()
 	r.closed.follower.Update(c, index)
+	r.wakeFollowerWaitersLocked()
+}
+
+// Waiting follower reads (read-your-writes). A follower read whose
+// timestamp is not closed here yet, or closed at a log index not applied
+// yet, may wait for that (kvpb.Header.FollowerReadWait) instead of being
+// refused at once. It waits on r.closed.changed, which recordClosed and
+// the apply loop (notifyFollowerWaiters, after storing the applied index)
+// close. No wakeup is lost: a waiter takes the channel under closed.mu
+// before it checks, so an advance it does not see in its check happens
+// after it took the channel, and closes that channel.
+
+// wakeFollowerWaitersLocked wakes the waiting follower reads. closed.mu
+// is held.
+func (r *Replica) wakeFollowerWaitersLocked() {
+	if ch := r.closed.changed; ch != nil {
+		close(ch)
+		r.closed.changed = nil
+	}
+}
+
+// notifyFollowerWaiters wakes the waiting follower reads after entries
+// applied; without waiters it costs one atomic load.
+func (r *Replica) notifyFollowerWaiters() {
+	if r.closed.waiters.Load() == 0 {
+		return
+	}
+	r.closed.mu.Lock()
+	r.wakeFollowerWaitersLocked()
+	r.closed.mu.Unlock()
+}
+
+// waitFollowerRead waits at most maxWait (and while ctx lives) until this
+// replica can serve a follower read at ts, and returns the last reason.
+// It gives up at once when ts is too far above the closed timestamp to be
+// closed in the time left: closed timestamps trail the leaseholder's clock
+// by a steady lag, so they advance about as fast as time passes, in steps
+// of up to ClosedTimestampInterval (side-channel publications).
+func (r *Replica) waitFollowerRead(ctx context.Context, ts hlc.Timestamp, maxWait time.Duration) closedts.Reason {
+	r.closed.waiters.Add(1)
+	defer r.closed.waiters.Add(-1)
+	deadline := time.Now().Add(maxWait)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		r.closed.mu.Lock()
+		if r.closed.changed == nil {
+			r.closed.changed = make(chan struct{})
+		}
+		ch := r.closed.changed
+		closed, _ := r.closed.follower.Closed()
+		r.closed.mu.Unlock()
+		reason := r.CanServeFollowerRead(ts)
+		left := time.Until(deadline)
+		if reason == closedts.OK || left <= 0 || ctx.Err() != nil {
+			return reason
+		}
+		if reason == closedts.NotClosed &&
+			(closed.IsEmpty() || time.Duration(ts.WallTime-closed.WallTime) > left+r.store.cfg.ClosedTimestampInterval) {
+			return reason // not expected within the bound
+		}
+		if timer == nil {
+			timer = time.NewTimer(left)
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			deadline = time.Now() // one last check
+		case <-ctx.Done():
+		}
+	}
 }
 
 // onLeaseAcquired makes a new leaseholder close nothing below what it
@@ -150,11 +226,14 @@ type FollowerReadStats struct {
 	Served int64
 	// Refused, so that the router sent them to the leaseholder.
 	Refused int64
+	// Waited counts the Served reads that first waited for their
+	// timestamp to be closed or applied here (kvpb.Header.FollowerReadWait).
+	Waited int64
 }
 
 // FollowerReadStats returns the store's follower read counters.
 func (s *Store) FollowerReadStats() FollowerReadStats {
-	return FollowerReadStats{Served: s.followerServed.Load(), Refused: s.followerRefused.Load()}
+	return FollowerReadStats{Served: s.followerServed.Load(), Refused: s.followerRefused.Load(), Waited: s.followerWaited.Load()}
 }
 
 // tryFollowerRead serves a FollowerRead batch on a replica that does not
@@ -184,7 +263,17 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 		return nil, true, &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: s.cfg.NodeID, LeaseHolder: hint,
 			Msg: "follower read refused: " + why}
 	}
-	if reason := r.CanServeFollowerRead(ts); reason != closedts.OK {
+	reason := r.CanServeFollowerRead(ts)
+	waited := false
+	if reason != closedts.OK && ba.FollowerReadWait > 0 {
+		start := time.Now()
+		reason, waited = r.waitFollowerRead(ctx, ts, ba.FollowerReadWait), true
+		if reason != closedts.OK {
+			return refuse(fmt.Sprintf("%s at %s (closed %s; waited %s of %s)", reason, ts, r.ClosedTimestamp(),
+				time.Since(start).Round(time.Millisecond), ba.FollowerReadWait))
+		}
+	}
+	if reason != closedts.OK {
 		return refuse(fmt.Sprintf("%s at %s (closed %s)", reason, ts, r.ClosedTimestamp()))
 	}
 	resp, err = r.pipeline.EvaluateFollowerRead(ctx, ba)
@@ -194,6 +283,10 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 	}
 	if err == nil {
 		s.followerServed.Add(1)
+		if waited {
+			s.followerWaited.Add(1)
+		}
+		resp.FollowerServed = true
 	}
 	return resp, true, err
 }

@@ -72,6 +72,12 @@ type Replica struct {
 		tracker  closedts.FastTracker
 		last     hlc.Timestamp
 		follower closedts.Follower
+		// changed is closed (and reset to nil) when follower or the
+		// applied index may have advanced; nil while no follower read
+		// waits (waitFollowerRead). waiters counts the waiting reads so
+		// that applying entries costs nothing when nobody waits.
+		changed chan struct{}
+		waiters atomic.Int32
 	}
 
 	// startCommit is the commit index persisted when the replica opened:
@@ -521,6 +527,9 @@ func (r *Replica) handleReady() (bool, error) {
 		if err := r.apply(e); err != nil {
 			return false, err
 		}
+	}
+	if len(rd.CommittedEntries) > 0 {
+		r.notifyFollowerWaiters()
 	}
 	r.mu.Lock()
 	r.mu.raw.Advance(rd)
