@@ -250,6 +250,10 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 	}
 	r.mu.Lock()
 	err = r.checkBoundsLocked(ba)
+	typ := kvpb.Voter
+	if rd, ok := r.mu.desc.Replica(s.cfg.NodeID); ok {
+		typ = rd.Type
+	}
 	hint := int32(0)
 	if r.mu.lease.Evaluate(s.cfg.Clock.Now(), 0, hlc.Timestamp{}) == lease.Valid {
 		hint = r.mu.lease.Replica
@@ -286,7 +290,7 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 		if waited {
 			s.followerWaited.Add(1)
 		}
-		resp.FollowerServed = true
+		resp.FollowerServed, resp.FollowerType = true, typ
 	}
 	return resp, true, err
 }

@@ -479,7 +479,9 @@ type BatchResponse struct {
 	// Timestamp is the timestamp a non-transactional batch ran at.
 	Timestamp hlc.Timestamp
 	// FollowerServed: a replica that does not hold the lease served the
-	// batch from its closed timestamp (a follower read).
+	// batch from its closed timestamp (a follower read); FollowerType is
+	// that replica's type.
 	FollowerServed bool
+	FollowerType   ReplicaType
 	Responses      []Response
 }

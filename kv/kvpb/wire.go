@@ -35,7 +35,7 @@ import (
 // Layout (all integers varints, see encoder):
 //
 //	batch request  = version header count(requests) {method request}
-//	batch response = version ptr(txn) ts bool(followerServed) count(responses) {method response}
+//	batch response = version ptr(txn) ts bool(followerServed) followerType count(responses) {method response}
 //	error          = version tag msg bytes(body)
 //
 // A slice or byte slice is written as uvarint(len+1), 0 meaning nil. An
@@ -605,6 +605,7 @@ func AppendBatchResponse(b []byte, br *BatchResponse) ([]byte, error) {
 	e.txnPtr(br.Txn)
 	e.wts(br.Timestamp)
 	e.boolean(br.FollowerServed)
+	e.varint(int64(br.FollowerType))
 	e.nlen(len(br.Responses), br.Responses == nil)
 	for _, r := range br.Responses {
 		if err := e.response(r); err != nil {
@@ -623,6 +624,7 @@ func DecodeBatchResponse(b []byte) (*BatchResponse, error) {
 	br.Txn = d.txnPtr()
 	br.Timestamp = d.wts()
 	br.FollowerServed = d.boolean()
+	br.FollowerType = ReplicaType(d.int8())
 	br.Responses = dslice(&d, func(d *decoder, r *Response) { *r = d.response() })
 	if err := d.finish(); err != nil {
 		return nil, err

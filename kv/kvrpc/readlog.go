@@ -37,8 +37,7 @@ type ReadPart struct {
 	// Follower: served by a replica that does not hold the lease
 	// (kvpb.BatchResponse.FollowerServed); otherwise by the leaseholder.
 	Follower bool
-	// Type is the serving replica's type in the router's descriptor
-	// (kvpb.Voter when unknown).
+	// Type is the serving follower's type (kvpb.BatchResponse.FollowerType).
 	Type kvpb.ReplicaType
 }
 

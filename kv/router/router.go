@@ -387,11 +387,7 @@ func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescr
 
 // readPart describes node's service of a batch of desc's range.
 func (r *Router) readPart(desc *kvpb.RangeDescriptor, node int32, resp *kvpb.BatchResponse) kvrpc.ReadPart {
-	p := kvrpc.ReadPart{RangeID: desc.RangeID, Node: node, Local: node == r.cfg.Local, Follower: resp.FollowerServed, Type: kvpb.Voter}
-	if rd, ok := desc.Replica(node); ok {
-		p.Type = rd.Type
-	}
-	return p
+	return kvrpc.ReadPart{RangeID: desc.RangeID, Node: node, Local: node == r.cfg.Local, Follower: resp.FollowerServed, Type: resp.FollowerType}
 }
 
 func (r *Router) candidates(desc *kvpb.RangeDescriptor) []int32 {
