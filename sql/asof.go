@@ -237,9 +237,6 @@ func (s *Session) startHistorical(ctx context.Context, spec readSpec) error {
 	s.txn = txn
 	s.edge.hist, s.edge.histSpec = txn, spec
 	s.edge.histSpec.ts = ts
-	// Descriptors read at a past timestamp must not populate the shared
-	// cache, which holds the present catalog version's.
-	s.wroteCatalog = true
 	s.recordRead(ctx, spec, ts, fallback)
 	return nil
 }

@@ -49,6 +49,12 @@ func (c *catalogView) checkVersion() error {
 	if c.s.wroteCatalog {
 		return nil // uncommitted schema: never share what this txn sees
 	}
+	if c.historical() {
+		// A read at a fixed past timestamp uses the shared cache only
+		// while it holds the version it sees (userTable), and never
+		// replaces the present version's cache by an older one.
+		return nil
+	}
 	srv := c.s.srv
 	srv.mu.Lock()
 	if srv.mu.version != v {
@@ -85,8 +91,12 @@ func (c *catalogView) userTable(name string) (*plan.Table, error) {
 	srv := c.s.srv
 	shared := !c.s.wroteCatalog
 	if shared {
+		// Every schema change bumps the version in its transaction, so
+		// the descriptors cached for the version this statement sees are
+		// the ones it would read, at whatever timestamp it reads.
 		srv.mu.Lock()
 		ct, ok := srv.mu.tables[key]
+		ok = ok && srv.mu.version == c.version
 		srv.mu.Unlock()
 		if ok {
 			return ct.table, nil
@@ -108,6 +118,13 @@ func (c *catalogView) userTable(name string) (*plan.Table, error) {
 		srv.mu.Unlock()
 	}
 	return t, nil
+}
+
+// historical reports a statement reading at a fixed timestamp (AS OF,
+// follower reads): the catalog version it sees may be older than the
+// present one.
+func (c *catalogView) historical() bool {
+	return c.txn != nil && c.txn == c.s.edge.hist
 }
 
 func (c *catalogView) lookup(name string, kind catalog.Kind) (*catalog.Descriptor, error) {
