@@ -245,29 +245,38 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 	if ba.Txn != nil {
 		ts = hlc.Max(ba.Txn.ReadTimestamp, ba.Txn.GlobalUncertaintyLimit)
 	}
-	if ts.IsEmpty() || r.CheckServe(ba, s.cfg.Clock.Now()) == nil {
+	if ts.IsEmpty() {
 		return nil, false, nil
 	}
+	// One critical section (this runs on every follower read): bounds,
+	// lease, the replica's type and the closed-timestamp check.
+	now := s.cfg.Clock.Now()
 	r.mu.Lock()
-	err = r.checkBoundsLocked(ba)
+	if err := r.checkBoundsLocked(ba); err != nil {
+		r.mu.Unlock()
+		return nil, true, err
+	}
+	if r.servesLeaseLocked(now, now) {
+		r.mu.Unlock()
+		return nil, false, nil // the leaseholder: the normal path serves
+	}
 	typ := kvpb.Voter
 	if rd, ok := r.mu.desc.Replica(s.cfg.NodeID); ok {
 		typ = rd.Type
 	}
 	hint := int32(0)
-	if r.mu.lease.Evaluate(s.cfg.Clock.Now(), 0, hlc.Timestamp{}) == lease.Valid {
+	if r.mu.lease.Evaluate(now, 0, hlc.Timestamp{}) == lease.Valid {
 		hint = r.mu.lease.Replica
 	}
+	r.closed.mu.Lock() // lock order: mu before closed.mu
+	reason := r.closed.follower.Check(ts, r.mu.applied.raftIndex)
+	r.closed.mu.Unlock()
 	r.mu.Unlock()
-	if err != nil {
-		return nil, true, err
-	}
 	refuse := func(why string) (*kvpb.BatchResponse, bool, error) {
 		s.followerRefused.Add(1)
 		return nil, true, &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: s.cfg.NodeID, LeaseHolder: hint,
 			Msg: "follower read refused: " + why}
 	}
-	reason := r.CanServeFollowerRead(ts)
 	waited := false
 	if reason != closedts.OK && ba.FollowerReadWait > 0 {
 		start := time.Now()

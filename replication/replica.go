@@ -345,16 +345,22 @@ func (r *Replica) CheckServe(ba *kvpb.BatchRequest, ts hlc.Timestamp) error {
 	return r.checkLeaseLocked(now, ts)
 }
 
+// servesLeaseLocked reports whether checkLeaseLocked says nil, without
+// building the error (the follower-read path asks on every read).
+func (r *Replica) servesLeaseLocked(now, ts hlc.Timestamp) bool {
+	l := r.mu.lease
+	return r.mu.applied.raftIndex >= r.startCommit && l.Replica == r.store.cfg.NodeID &&
+		l.Evaluate(now, r.store.cfg.Clock.MaxOffset(), ts) == lease.Valid
+}
+
 func (r *Replica) checkLeaseLocked(now, ts hlc.Timestamp) error {
 	l := r.mu.lease
 	self := r.store.cfg.NodeID
 	if r.mu.applied.raftIndex < r.startCommit {
 		return &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: self, Msg: "replaying the raft log after a restart"}
 	}
-	if l.Replica == self {
-		if st := l.Evaluate(now, r.store.cfg.Clock.MaxOffset(), ts); st == lease.Valid {
-			return nil
-		}
+	if r.servesLeaseLocked(now, ts) {
+		return nil
 	}
 	hint := int32(0)
 	if l.Replica != self && l.Evaluate(now, 0, hlc.Timestamp{}) == lease.Valid {

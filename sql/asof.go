@@ -3,7 +3,6 @@ package sql
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -589,8 +588,10 @@ func datumDuration(d types.Datum) (time.Duration, error) {
 func parseHLC(s string) (hlc.Timestamp, error) {
 	bad := sqlerr.New(sqlerr.InvalidParameterValue, "invalid HLC timestamp %q: expected <wall nanoseconds>.<logical, 10 digits>", s)
 	wall, frac, dot := strings.Cut(s, ".")
-	w, ok := new(big.Int).SetString(wall, 10)
-	if !ok || !w.IsInt64() || w.Sign() < 0 || strings.HasPrefix(wall, "+") || (dot && frac == "") {
+	// Digits only (ParseInt alone would take a sign); ParseInt refuses
+	// what does not fit an int64.
+	w, err := strconv.ParseInt(wall, 10, 64)
+	if err != nil || strings.ContainsAny(wall, "+-") || (dot && frac == "") {
 		return hlc.Timestamp{}, bad
 	}
 	var logical int64
@@ -605,7 +606,7 @@ func parseHLC(s string) (hlc.Timestamp, error) {
 		}
 		logical = l
 	}
-	return hlc.Timestamp{WallTime: w.Int64(), Logical: int32(logical)}, nil
+	return hlc.Timestamp{WallTime: w, Logical: int32(logical)}, nil
 }
 
 // formatHLC prints ts as CockroachDB's decimal form, which parseHLC reads.
