@@ -103,23 +103,25 @@ const followerReadWaitVar = "follower_read_wait"
 
 // DefaultFollowerReadWait is follower_read_wait's default.
 //
-// Waiting pays off only when it is shorter than the round trip to the
-// leaseholder it replaces. An edge node holds non-voters because it is in
-// another region than the leaseholders, and round trips between regions
-// are some 30 to 250 ms; 50 ms is below most of them. The replica does not
-// wait when the timestamp is too far above its closed timestamp to be
-// closed in time (closed timestamps advance with the clock, in steps of
-// the side-channel interval), so a wait that cannot succeed costs nothing;
-// one that runs out costs at most this long on top of the round trip.
-// How soon after a write its timestamp is closed on an edge: the
-// closed-timestamp target lag plus up to one side-channel interval plus
-// the one-way delay (1s + 200ms + RTT/2 by default): reads that follow a
-// write closer than that go to the leaseholder, later ones are served
-// locally, and the wait turns the band of about 50 ms before that point
-// from a round trip into a shorter wait. Set it near the measured round
-// trip to the leaseholders (0 disables waiting), per session or as a
-// startup parameter.
-const DefaultFollowerReadWait = 50 * time.Millisecond
+// Waiting pays off only when it is shorter than what falling back costs:
+// one round trip to the leaseholder per kv batch of the statement that the
+// local replica refuses, and even a point SELECT sends two (the catalog
+// version, then the row; BenchmarkEdgeReadYourWrites measured 3 round
+// trips, 186 ms at a 60 ms RTT). Edge nodes hold non-voters because they
+// are in another region than the leaseholders, at some 50 to 250 ms of
+// round trip; 100 ms is below two of the shortest of those. A read waits
+// only while its timestamp can still be closed in time (closed timestamps
+// trail the clock by the target lag and advance in steps of at most the
+// side-channel interval), so a wait that cannot succeed costs nothing.
+//
+// A token is closed on an edge about lag + interval + RTT/2 after the
+// write (1.2 s + RTT/2 with the default 1 s lag): reads closer to their
+// write than that minus the wait go to the leaseholder; reads later than
+// that are served locally without waiting; the wait turns the band in
+// between from round trips into a shorter local wait. Set it near two
+// round trips to the leaseholders (0 disables waiting), per session or as
+// a startup parameter.
+const DefaultFollowerReadWait = 100 * time.Millisecond
 
 // maxFollowerReadWait bounds the setting: a wait longer than the worst
 // round trip between regions never pays off.

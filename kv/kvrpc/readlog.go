@@ -88,6 +88,14 @@ func (l *ReadLog) Refused(why string) {
 	}
 }
 
+// FellBack reports whether a local replica refused a batch (which then
+// went to another node) since the last Reset.
+func (l *ReadLog) FellBack() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refusal != ""
+}
+
 // AllLocal reports whether no batch was served by another node than the
 // router's own (true when none was served at all).
 func (l *ReadLog) AllLocal() bool {

@@ -257,15 +257,19 @@ func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba
 	var log *kvrpc.ReadLog
 	if ba.FollowerRead {
 		log = kvrpc.ReadLogFrom(ctx)
+		if ba.FollowerReadWait != 0 && log != nil && log.FellBack() {
+			// An earlier batch of the same statement already went to a
+			// leaseholder: waiting now would add to that round trip
+			// instead of saving it.
+			ba = withoutWait(ba)
+		}
 		if resp, err, done := r.tryLocalFollowerRead(ctx, desc, ba, log); done {
 			return resp, err
 		}
 		if ba.FollowerReadWait != 0 {
 			// Waiting pays off only at this node's own replica, which
 			// refused or was skipped: elsewhere the read goes as usual.
-			cp := *ba
-			cp.FollowerReadWait = 0
-			ba = &cp
+			ba = withoutWait(ba)
 		}
 	}
 	st := r.newSearch()
@@ -383,6 +387,13 @@ func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescr
 	default:
 		return nil, err, true
 	}
+}
+
+// withoutWait is a copy of ba with FollowerReadWait cleared.
+func withoutWait(ba *kvpb.BatchRequest) *kvpb.BatchRequest {
+	cp := *ba
+	cp.FollowerReadWait = 0
+	return &cp
 }
 
 // readPart describes node's service of a batch of desc's range.
