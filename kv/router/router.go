@@ -376,6 +376,11 @@ func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescr
 		}
 		return resp, nil, true
 	case errors.As(err, &nlh), errors.As(err, &mm), errors.Is(err, kvrpc.ErrUnavailable):
+		if nlh != nil && nlh.LeaseHolder != 0 && nlh.LeaseHolder != self {
+			// The refusal names the leaseholder: go there next rather
+			// than asking this node again as the first candidate.
+			r.setLeaseHolder(desc.RangeID, 0, nlh.LeaseHolder)
+		}
 		if log != nil {
 			why := err.Error()
 			if nlh != nil && nlh.Msg != "" {
