@@ -36,6 +36,18 @@ import (
 //     bound; otherwise a strong read at the present from the leaseholder,
 //     which satisfies every bound.
 //
+// Read-your-writes: a follower or bounded read whose timestamp the
+// session's causality token raised (readSpec.ryw) is sent with
+// follower_read_wait: the local replica waits that long for the token to
+// be closed there before refusing (kvpb.Header.FollowerReadWait), and the
+// leaseholder serves what it refuses, at the same timestamp. Such a read
+// never returns data older than the token, wherever it is served.
+//
+// SHOW LAST READ reports who actually served each statement: kv.Txn sends
+// a historical transaction's reads with the session's kvrpc.ReadLog,
+// which the router fills (serving node and range, follower or
+// leaseholder, the local replica's reason for refusing).
+//
 // The accepted expressions: a negative interval string ('-10s', '-1m30s',
 // '-500ms', '-1h', '-10 seconds'), an interval value, an absolute
 // timestamp or timestamptz ('2026-11-30 03:00:00+00'), a decimal HLC

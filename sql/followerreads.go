@@ -31,8 +31,10 @@ type FollowerReads interface {
 	// replica able to serve follower reads; the statement then reads from
 	// the leaseholder. The returned timestamp may be in the past only:
 	// callers clamp it to their clock. Safe for concurrent use; it is on
-	// the path of every non-strong read, so it must answer from memory
-	// without blocking.
+	// the path of every bounded-staleness read (once per statement) and
+	// of describing follower-read statements, so it must answer from
+	// memory without blocking. (Who actually served a read is reported
+	// by the router through a kvrpc.ReadLog, not predicted here.)
 	LocalServable(ctx context.Context, spans []kvpb.Span) (ts hlc.Timestamp, replica string, ok bool)
 }
 
