@@ -71,11 +71,12 @@ func (r *Replica) recordClosed(c hlc.Timestamp, index uint64) {
 // Waiting follower reads (read-your-writes). A follower read whose
 // timestamp is not closed here yet, or closed at a log index not applied
 // yet, may wait for that (kvpb.Header.FollowerReadWait) instead of being
-// refused at once. It waits on r.closed.changed, which recordClosed and
-// the apply loop (notifyFollowerWaiters, after storing the applied index)
-// close. No wakeup is lost: a waiter takes the channel under closed.mu
-// before it checks, so an advance it does not see in its check happens
-// after it took the channel, and closes that channel.
+// refused at once. It waits on r.closed.changed, which recordClosed, the
+// apply loop and a snapshot's install (notifyFollowerWaiters, after
+// storing the applied index) close. No wakeup is lost: a waiter takes the
+// channel under closed.mu before it checks, so an advance it does not see
+// in its check happens after it took the channel, and closes that
+// channel. The wait is bounded by the batch's wait and its context.
 
 // wakeFollowerWaitersLocked wakes the waiting follower reads. closed.mu
 // is held.
