@@ -174,7 +174,7 @@ func (s *Session) roleIn(cat *catalogView) (*roles.Role, error) {
 	}
 	if !s.wroteCatalog {
 		rc.mu.Lock()
-		if rc.version != cat.version && !cat.historical() {
+		if rc.version != cat.version && (!cat.historical() || rc.version < cat.version) {
 			rc.version, rc.m = cat.version, map[string]*roles.Role{}
 		}
 		if rc.version == cat.version && rc.m != nil {

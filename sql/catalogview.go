@@ -49,15 +49,13 @@ func (c *catalogView) checkVersion() error {
 	if c.s.wroteCatalog {
 		return nil // uncommitted schema: never share what this txn sees
 	}
-	if c.historical() {
-		// A read at a fixed past timestamp uses the shared cache only
-		// while it holds the version it sees (userTable), and never
-		// replaces the present version's cache by an older one.
-		return nil
-	}
 	srv := c.s.srv
 	srv.mu.Lock()
-	if srv.mu.version != v {
+	// A read at a fixed past timestamp may see an older version than the
+	// present: it uses the shared cache only while it holds the version it
+	// sees (userTable), and moves the cache only forward, never replacing
+	// a newer version's cache by an older one. (Versions only grow.)
+	if srv.mu.version != v && (!c.historical() || srv.mu.version < v) {
 		srv.mu.version = v
 		srv.mu.tables = map[string]*cachedTable{}
 	}

@@ -108,8 +108,8 @@ const followerReadWaitVar = "follower_read_wait"
 // Waiting pays off only when it is shorter than what falling back costs:
 // one round trip to the leaseholder per kv batch of the statement that the
 // local replica refuses, and even a point SELECT sends two (the catalog
-// version, then the row; BenchmarkEdgeReadYourWrites measured 3 round
-// trips, 186 ms at a 60 ms RTT). Edge nodes hold non-voters because they
+// version, then the row: BenchmarkEdgeReadYourWrites measured 124 ms at a
+// 60 ms RTT). Edge nodes hold non-voters because they
 // are in another region than the leaseholders, at some 50 to 250 ms of
 // round trip; 100 ms is below two of the shortest of those. A read waits
 // only while its timestamp can still be closed in time (closed timestamps
