@@ -64,6 +64,9 @@ func (r *Replica) recordClosed(c hlc.Timestamp, index uint64) {
 	}
 	r.closed.mu.Lock()
 	defer r.closed.mu.Unlock()
+	if prev, _ := r.closed.follower.Closed(); prev.Less(c) {
+		r.closed.raisedAt = time.Now()
+	}
 	r.closed.follower.Update(c, index)
 	r.wakeFollowerWaitersLocked()
 }
@@ -100,10 +103,12 @@ func (r *Replica) notifyFollowerWaiters() {
 
 // waitFollowerRead waits at most maxWait (and while ctx lives) until this
 // replica can serve a follower read at ts, and returns the last reason.
-// It gives up at once when ts is too far above the closed timestamp to be
-// closed in the time left: closed timestamps trail the leaseholder's clock
-// by a steady lag, so they advance about as fast as time passes, in steps
-// of up to ClosedTimestampInterval (side-channel publications).
+// It gives up as soon as ts is not expected to be closed in the time left
+// (closedWait, with a quarter interval of slack for timer and delivery
+// jitter: BenchmarkEdgeReadYourWrites found no slack too pessimistic at
+// the boundary, a whole interval too optimistic, wasting waits that then
+// fell back anyway).
+
 func (r *Replica) waitFollowerRead(ctx context.Context, ts hlc.Timestamp, maxWait time.Duration) closedts.Reason {
 	r.closed.waiters.Add(1)
 	defer r.closed.waiters.Add(-1)
@@ -121,6 +126,7 @@ func (r *Replica) waitFollowerRead(ctx context.Context, ts hlc.Timestamp, maxWai
 		}
 		ch := r.closed.changed
 		closed, _ := r.closed.follower.Closed()
+		raisedAt := r.closed.raisedAt
 		r.closed.mu.Unlock()
 		reason := r.CanServeFollowerRead(ts)
 		left := time.Until(deadline)
@@ -128,7 +134,7 @@ func (r *Replica) waitFollowerRead(ctx context.Context, ts hlc.Timestamp, maxWai
 			return reason
 		}
 		if reason == closedts.NotClosed &&
-			(closed.IsEmpty() || time.Duration(ts.WallTime-closed.WallTime) > left+r.store.cfg.ClosedTimestampInterval) {
+			(closed.IsEmpty() || closedWait(ts, closed, time.Since(raisedAt), r.store.cfg.ClosedTimestampInterval) > left+r.store.cfg.ClosedTimestampInterval/4) {
 			return reason // not expected within the bound
 		}
 		if timer == nil {
@@ -141,6 +147,23 @@ func (r *Replica) waitFollowerRead(ctx context.Context, ts hlc.Timestamp, maxWai
 		case <-ctx.Done():
 		}
 	}
+}
+
+// closedWait estimates how long until a follower whose closed timestamp
+// is closed, last raised since ago, closes ts. Closed timestamps trail the
+// leaseholder's clock by the target lag and arrive in steps of the
+// side-channel interval: each publication raises them by about interval,
+// so ts needs ceil((ts-closed)/interval) more, the first of which is due
+// interval-since after the last. (Writes carry closed timestamps too and
+// may close ts sooner: the estimate errs towards waiting less.) A stalled
+// side channel (since beyond interval) counts as a publication due now.
+func closedWait(ts, closed hlc.Timestamp, since, interval time.Duration) time.Duration {
+	gap := time.Duration(ts.WallTime - closed.WallTime)
+	if interval <= 0 || gap <= 0 {
+		return max(gap, 0)
+	}
+	steps := (gap + interval - 1) / interval
+	return steps*interval - min(max(since, 0), interval)
 }
 
 // onLeaseAcquired makes a new leaseholder close nothing below what it

@@ -78,6 +78,9 @@ type Replica struct {
 		// that applying entries costs nothing when nobody waits.
 		changed chan struct{}
 		waiters atomic.Int32
+		// raisedAt is when follower's closed timestamp last rose
+		// (waitFollowerRead predicts the next rise from it).
+		raisedAt time.Time
 	}
 
 	// startCommit is the commit index persisted when the replica opened:
