@@ -153,3 +153,54 @@ func TestReadYourWritesWait(t *testing.T) {
 		t.Fatal("no token read was served on the edge")
 	}
 }
+
+// TestFollowerReadIntentReported: a follower read on an edge that meets an
+// intent below its timestamp is refused there ("met an intent") and served
+// by the leaseholder once the writer finished; the ReadLog says both.
+func TestFollowerReadIntentReported(t *testing.T) {
+	ctx := context.Background()
+	c := Start(t, Options{Nodes: 3, Seed: 62, RouterTimeout: 5 * time.Second, Store: replication.Config{
+		ClosedTimestampLag: 50 * time.Millisecond, ClosedTimestampInterval: 10 * time.Millisecond}})
+	edge, err := c.AddEdgeNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNonVoter(t, c, edge.ID)
+	lh := c.LeaseHolder()
+	core := c.Node(lh).DB
+	if _, err := putAt(ctx, core, "k/intent", "old"); err != nil {
+		t.Fatal(err)
+	}
+	writer := core.NewTxn("writer")
+	if err := writer.Put(ctx, []byte("k/intent"), []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	// A timestamp above the intent, closed on the edge.
+	ts := edge.Clock.Now()
+	waitClosed(t, c, edge.ID, ts)
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		done <- writer.Commit(ctx)
+	}()
+	var log kvrpc.ReadLog
+	v, err := tokenRead(ctx, edge, "k/intent", ts, time.Second, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	parts, _, refusal := log.Snapshot()
+	if len(parts) != 1 || parts[0].Local || parts[0].Node != lh || parts[0].Follower || !strings.Contains(refusal, "met an intent") {
+		t.Fatalf("served by %+v, refusal %q", parts, refusal)
+	}
+	// The writer committed above ts (its timestamp was pushed past the
+	// closed timestamp) or at its own: either way the read at ts sees the
+	// value as of ts, which the leaseholder resolved.
+	wts := writer.CommitTimestamp()
+	if want := map[bool]string{true: "new", false: "old"}[wts.LessEq(ts)]; v != want {
+		t.Fatalf("read at %s = %q, want %q (writer committed at %s)", ts, v, want, wts)
+	}
+	t.Logf("refused on the edge (%s), served by n%d: %q", refusal, parts[0].Node, v)
+}
