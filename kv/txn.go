@@ -11,6 +11,7 @@ import (
 
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvrpc"
 )
 
 // ErrTxnDone is returned by operations on a committed or rolled back
@@ -61,6 +62,11 @@ type Txn struct {
 		// intents. Rollback removes them; Commit does not make them lock
 		// spans (the caller was told the writes failed).
 		failedWrites []kvpb.Span
+
+		// followerReadWait and readLog apply to follower reads
+		// (fixedTimestamp): see SetFollowerReads.
+		followerReadWait time.Duration
+		readLog          *kvrpc.ReadLog
 	}
 }
 
@@ -193,7 +199,14 @@ func (t *Txn) send(ctx context.Context, reqs ...kvpb.Request) (*kvpb.BatchRespon
 	for {
 		ba := &kvpb.BatchRequest{Header: kvpb.Header{Txn: t.mu.proto.Clone(), LockTimeout: lockTimeout(ctx),
 			FollowerRead: t.fixedTimestamp && !writes}, Requests: reqs}
-		resp, err := t.db.sender.Send(ctx, ba)
+		sctx := ctx
+		if ba.FollowerRead {
+			ba.FollowerReadWait = t.mu.followerReadWait
+			if t.mu.readLog != nil {
+				sctx = kvrpc.WithReadLog(ctx, t.mu.readLog)
+			}
+		}
+		resp, err := t.db.sender.Send(sctx, ba)
 		var unc *kvpb.ReadWithinUncertaintyIntervalError
 		if errors.As(err, &unc) {
 			// A value we may not order ourselves before: move the read

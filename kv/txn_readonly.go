@@ -2,11 +2,13 @@ package kv
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvrpc"
 )
 
 // FutureTimestampError reports a historical read asked at a time the
@@ -54,6 +56,18 @@ func (db *DB) NewReadOnlyTxnAt(name string, ts hlc.Timestamp) (*Txn, error) {
 	t := &Txn{db: db, readOnly: true, fixedTimestamp: true}
 	t.mu.proto = proto
 	return t, nil
+}
+
+// SetFollowerReads sets how the transaction's follower reads (it reads at
+// a fixed timestamp: NewReadOnlyTxnAt) are sent: a local replica that has
+// not closed the timestamp yet may wait up to wait for it
+// (kvpb.Header.FollowerReadWait; 0: refuse at once), and the router
+// records in log (nil: nowhere) which replicas served them. The caller may
+// change both between statements.
+func (t *Txn) SetFollowerReads(wait time.Duration, log *kvrpc.ReadLog) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.mu.followerReadWait, t.mu.readLog = wait, log
 }
 
 // SetReadOnly makes every later write of the transaction fail with

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 
@@ -63,7 +64,106 @@ func (r *Replica) recordClosed(c hlc.Timestamp, index uint64) {
 	}
 	r.closed.mu.Lock()
 	defer r.closed.mu.Unlock()
+	if prev, _ := r.closed.follower.Closed(); prev.Less(c) {
+		r.closed.raisedAt = time.Now()
+	}
 	r.closed.follower.Update(c, index)
+	r.wakeFollowerWaitersLocked()
+}
+
+// Waiting follower reads (read-your-writes). A follower read whose
+// timestamp is not closed here yet, or closed at a log index not applied
+// yet, may wait for that (kvpb.Header.FollowerReadWait) instead of being
+// refused at once. It waits on r.closed.changed, which recordClosed, the
+// apply loop and a snapshot's install (notifyFollowerWaiters, after
+// storing the applied index) close. No wakeup is lost: a waiter takes the
+// channel under closed.mu before it checks, so an advance it does not see
+// in its check happens after it took the channel, and closes that
+// channel. The wait is bounded by the batch's wait and its context.
+
+// wakeFollowerWaitersLocked wakes the waiting follower reads. closed.mu
+// is held.
+func (r *Replica) wakeFollowerWaitersLocked() {
+	if ch := r.closed.changed; ch != nil {
+		close(ch)
+		r.closed.changed = nil
+	}
+}
+
+// notifyFollowerWaiters wakes the waiting follower reads after entries
+// applied; without waiters it costs one atomic load.
+func (r *Replica) notifyFollowerWaiters() {
+	if r.closed.waiters.Load() == 0 {
+		return
+	}
+	r.closed.mu.Lock()
+	r.wakeFollowerWaitersLocked()
+	r.closed.mu.Unlock()
+}
+
+// waitFollowerRead waits at most maxWait (and while ctx lives) until this
+// replica can serve a follower read at ts, and returns the last reason.
+// It gives up as soon as ts is not expected to be closed in the time left
+// (closedWait, with a quarter interval of slack for timer and delivery
+// jitter: BenchmarkEdgeReadYourWrites found no slack too pessimistic at
+// the boundary, a whole interval too optimistic, wasting waits that then
+// fell back anyway).
+
+func (r *Replica) waitFollowerRead(ctx context.Context, ts hlc.Timestamp, maxWait time.Duration) closedts.Reason {
+	r.closed.waiters.Add(1)
+	defer r.closed.waiters.Add(-1)
+	deadline := time.Now().Add(maxWait)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		r.closed.mu.Lock()
+		if r.closed.changed == nil {
+			r.closed.changed = make(chan struct{})
+		}
+		ch := r.closed.changed
+		closed, _ := r.closed.follower.Closed()
+		raisedAt := r.closed.raisedAt
+		r.closed.mu.Unlock()
+		reason := r.CanServeFollowerRead(ts)
+		left := time.Until(deadline)
+		if reason == closedts.OK || left <= 0 || ctx.Err() != nil {
+			return reason
+		}
+		if reason == closedts.NotClosed &&
+			(closed.IsEmpty() || closedWait(ts, closed, time.Since(raisedAt), r.store.cfg.ClosedTimestampInterval) > left+r.store.cfg.ClosedTimestampInterval/4) {
+			return reason // not expected within the bound
+		}
+		if timer == nil {
+			timer = time.NewTimer(left)
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			deadline = time.Now() // one last check
+		case <-ctx.Done():
+		}
+	}
+}
+
+// closedWait estimates how long until a follower whose closed timestamp
+// is closed, last raised since ago, closes ts. Closed timestamps trail the
+// leaseholder's clock by the target lag and arrive in steps of the
+// side-channel interval: each publication raises them by about interval,
+// so ts needs ceil((ts-closed)/interval) more, the first of which is due
+// interval-since after the last. (Writes carry closed timestamps too and
+// may close ts sooner: the estimate errs towards waiting less.) A stalled
+// side channel (since beyond interval) counts as a publication due now.
+func closedWait(ts, closed hlc.Timestamp, since, interval time.Duration) time.Duration {
+	gap := time.Duration(ts.WallTime - closed.WallTime)
+	if interval <= 0 || gap <= 0 {
+		return max(gap, 0)
+	}
+	steps := (gap + interval - 1) / interval
+	return steps*interval - min(max(since, 0), interval)
 }
 
 // onLeaseAcquired makes a new leaseholder close nothing below what it
@@ -150,11 +250,14 @@ type FollowerReadStats struct {
 	Served int64
 	// Refused, so that the router sent them to the leaseholder.
 	Refused int64
+	// Waited counts the Served reads that first waited for their
+	// timestamp to be closed or applied here (kvpb.Header.FollowerReadWait).
+	Waited int64
 }
 
 // FollowerReadStats returns the store's follower read counters.
 func (s *Store) FollowerReadStats() FollowerReadStats {
-	return FollowerReadStats{Served: s.followerServed.Load(), Refused: s.followerRefused.Load()}
+	return FollowerReadStats{Served: s.followerServed.Load(), Refused: s.followerRefused.Load(), Waited: s.followerWaited.Load()}
 }
 
 // tryFollowerRead serves a FollowerRead batch on a replica that does not
@@ -166,25 +269,48 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 	if ba.Txn != nil {
 		ts = hlc.Max(ba.Txn.ReadTimestamp, ba.Txn.GlobalUncertaintyLimit)
 	}
-	if ts.IsEmpty() || r.CheckServe(ba, s.cfg.Clock.Now()) == nil {
+	if ts.IsEmpty() {
 		return nil, false, nil
 	}
+	// One critical section (this runs on every follower read): bounds,
+	// lease, the replica's type and the closed-timestamp check.
+	now := s.cfg.Clock.Now()
 	r.mu.Lock()
-	err = r.checkBoundsLocked(ba)
-	hint := int32(0)
-	if r.mu.lease.Evaluate(s.cfg.Clock.Now(), 0, hlc.Timestamp{}) == lease.Valid {
-		hint = r.mu.lease.Replica
-	}
-	r.mu.Unlock()
-	if err != nil {
+	if err := r.checkBoundsLocked(ba); err != nil {
+		r.mu.Unlock()
 		return nil, true, err
 	}
+	if r.servesLeaseLocked(now, now) {
+		r.mu.Unlock()
+		return nil, false, nil // the leaseholder: the normal path serves
+	}
+	typ := kvpb.Voter
+	if rd, ok := r.mu.desc.Replica(s.cfg.NodeID); ok {
+		typ = rd.Type
+	}
+	hint := int32(0)
+	if r.mu.lease.Evaluate(now, 0, hlc.Timestamp{}) == lease.Valid {
+		hint = r.mu.lease.Replica
+	}
+	r.closed.mu.Lock() // lock order: mu before closed.mu
+	reason := r.closed.follower.Check(ts, r.mu.applied.raftIndex)
+	r.closed.mu.Unlock()
+	r.mu.Unlock()
 	refuse := func(why string) (*kvpb.BatchResponse, bool, error) {
 		s.followerRefused.Add(1)
 		return nil, true, &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: s.cfg.NodeID, LeaseHolder: hint,
 			Msg: "follower read refused: " + why}
 	}
-	if reason := r.CanServeFollowerRead(ts); reason != closedts.OK {
+	waited := false
+	if reason != closedts.OK && ba.FollowerReadWait > 0 {
+		start := time.Now()
+		reason, waited = r.waitFollowerRead(ctx, ts, ba.FollowerReadWait), true
+		if reason != closedts.OK {
+			return refuse(fmt.Sprintf("%s at %s (closed %s; waited %s of %s)", reason, ts, r.ClosedTimestamp(),
+				time.Since(start).Round(time.Millisecond), ba.FollowerReadWait))
+		}
+	}
+	if reason != closedts.OK {
 		return refuse(fmt.Sprintf("%s at %s (closed %s)", reason, ts, r.ClosedTimestamp()))
 	}
 	resp, err = r.pipeline.EvaluateFollowerRead(ctx, ba)
@@ -194,6 +320,10 @@ func (s *Store) tryFollowerRead(ctx context.Context, r *Replica, ba *kvpb.BatchR
 	}
 	if err == nil {
 		s.followerServed.Add(1)
+		if waited {
+			s.followerWaited.Add(1)
+		}
+		resp.FollowerServed, resp.FollowerType = true, typ
 	}
 	return resp, true, err
 }

@@ -72,6 +72,15 @@ type Replica struct {
 		tracker  closedts.FastTracker
 		last     hlc.Timestamp
 		follower closedts.Follower
+		// changed is closed (and reset to nil) when follower or the
+		// applied index may have advanced; nil while no follower read
+		// waits (waitFollowerRead). waiters counts the waiting reads so
+		// that applying entries costs nothing when nobody waits.
+		changed chan struct{}
+		waiters atomic.Int32
+		// raisedAt is when follower's closed timestamp last rose
+		// (waitFollowerRead predicts the next rise from it).
+		raisedAt time.Time
 	}
 
 	// startCommit is the commit index persisted when the replica opened:
@@ -339,16 +348,22 @@ func (r *Replica) CheckServe(ba *kvpb.BatchRequest, ts hlc.Timestamp) error {
 	return r.checkLeaseLocked(now, ts)
 }
 
+// servesLeaseLocked reports whether checkLeaseLocked says nil, without
+// building the error (the follower-read path asks on every read).
+func (r *Replica) servesLeaseLocked(now, ts hlc.Timestamp) bool {
+	l := r.mu.lease
+	return r.mu.applied.raftIndex >= r.startCommit && l.Replica == r.store.cfg.NodeID &&
+		l.Evaluate(now, r.store.cfg.Clock.MaxOffset(), ts) == lease.Valid
+}
+
 func (r *Replica) checkLeaseLocked(now, ts hlc.Timestamp) error {
 	l := r.mu.lease
 	self := r.store.cfg.NodeID
 	if r.mu.applied.raftIndex < r.startCommit {
 		return &kvpb.NotLeaseHolderError{RangeID: r.rangeID, Replica: self, Msg: "replaying the raft log after a restart"}
 	}
-	if l.Replica == self {
-		if st := l.Evaluate(now, r.store.cfg.Clock.MaxOffset(), ts); st == lease.Valid {
-			return nil
-		}
+	if r.servesLeaseLocked(now, ts) {
+		return nil
 	}
 	hint := int32(0)
 	if l.Replica != self && l.Evaluate(now, 0, hlc.Timestamp{}) == lease.Valid {
@@ -521,6 +536,9 @@ func (r *Replica) handleReady() (bool, error) {
 		if err := r.apply(e); err != nil {
 			return false, err
 		}
+	}
+	if len(rd.CommittedEntries) > 0 {
+		r.notifyFollowerWaiters()
 	}
 	r.mu.Lock()
 	r.mu.raw.Advance(rd)

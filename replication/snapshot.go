@@ -506,6 +506,7 @@ func (s *Store) HandleSnapshot(ctx context.Context, from int32, h transport.Snap
 		s.log.Warn("snapshot refused or failed", "range", h.RangeID, "from", from, "index", meta.index, "err", err)
 		return err
 	}
+	r.notifyFollowerWaiters() // the applied index moved
 	s.snaps.mu.Lock()
 	s.snaps.applied++
 	s.snaps.mu.Unlock()

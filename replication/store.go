@@ -159,7 +159,7 @@ type Store struct {
 
 	snaps storeSnapshots // snapshot.go
 
-	followerServed, followerRefused atomic.Int64
+	followerServed, followerRefused, followerWaited atomic.Int64
 
 	spanConfigs atomic.Pointer[edgeConfigs] // edge_placement.go
 }

@@ -3,7 +3,6 @@ package sql
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/keys"
 	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/sql/parser"
 	"github.com/outpostdb/outpost/sql/pgdialect"
 	"github.com/outpostdb/outpost/sql/plan"
@@ -35,6 +35,18 @@ import (
 //     local replicas can serve (Config.FollowerReads), if it satisfies the
 //     bound; otherwise a strong read at the present from the leaseholder,
 //     which satisfies every bound.
+//
+// Read-your-writes: a follower or bounded read whose timestamp the
+// session's causality token raised (readSpec.ryw) is sent with
+// follower_read_wait: the local replica waits that long for the token to
+// be closed there before refusing (kvpb.Header.FollowerReadWait), and the
+// leaseholder serves what it refuses, at the same timestamp. Such a read
+// never returns data older than the token, wherever it is served.
+//
+// SHOW LAST READ reports who actually served each statement: kv.Txn sends
+// a historical transaction's reads with the session's kvrpc.ReadLog,
+// which the router fills (serving node and range, follower or
+// leaseholder, the local replica's reason for refusing).
 //
 // The accepted expressions: a negative interval string ('-10s', '-1m30s',
 // '-500ms', '-1h', '-10 seconds'), an interval value, an absolute
@@ -63,6 +75,11 @@ type readSpec struct {
 	ts hlc.Timestamp
 	// minTS is the oldest timestamp a bounded read may use.
 	minTS hlc.Timestamp
+	// ryw: ts (exact, follower) or minTS (bounded) is the session's
+	// causality token, above the staleness the spec asked for: the read
+	// must see the session's writes (read-your-writes), and the local
+	// replicas may wait up to follower_read_wait for it to be closed.
+	ryw bool
 }
 
 // DefaultFollowerReadOffset is how far in the past follower_read_timestamp()
@@ -74,9 +91,16 @@ const DefaultFollowerReadOffset = 4800 * time.Millisecond
 // lastRead describes how the session's last statement read (SHOW LAST
 // READ).
 type lastRead struct {
-	mode     readMode
+	mode readMode
+	// servedBy is set for strong reads; reads at a fixed timestamp
+	// (traced) take it from edgeState.log, which the router fills as the
+	// statement runs: the replicas that actually served.
 	servedBy string
-	ts       hlc.Timestamp
+	traced   bool
+	// counted: the statement is in the follower-read metrics
+	// (finishLastRead).
+	counted bool
+	ts      hlc.Timestamp
 	// staleness is how far ts was behind the gateway's clock when the
 	// statement started.
 	staleness time.Duration
@@ -93,6 +117,9 @@ type edgeState struct {
 	histSpec readSpec
 	// last is the last statement's read.
 	last lastRead
+	// log records who served the current (or last) statement's reads at
+	// a fixed timestamp: every historical transaction sends under it.
+	log kvrpc.ReadLog
 }
 
 // historical returns the current transaction's spec when it reads at a
@@ -117,6 +144,7 @@ var allKeys = []kvpb.Span{{Key: keys.LocalMax, EndKey: keys.MaxKey}}
 // statement and records how it reads.
 func (s *Session) prepareRead(ctx context.Context, st *parser.Statement, params []types.Datum, paramTypes []*types.T) error {
 	s.srv.metrics.statements.Add(1)
+	s.finishLastRead()
 	if err := s.checkReadOnlyStmt(st); err != nil {
 		return err
 	}
@@ -150,7 +178,8 @@ func (s *Session) prepareRead(ctx context.Context, st *parser.Statement, params 
 func (s *Session) sessionReadSpec() *readSpec {
 	if d, err := parseMillis(s.vars.vals["default_transaction_max_staleness"]); err == nil && d > 0 {
 		now := s.srv.db.Clock().Now()
-		return &readSpec{mode: readBounded, minTS: hlc.Max(now.Add(-d), s.causalityToken())}
+		minTS, token := now.Add(-d), s.causalityToken()
+		return &readSpec{mode: readBounded, minTS: hlc.Max(minTS, token), ryw: minTS.Less(token)}
 	}
 	if s.vars.vals["default_transaction_use_follower_reads"] == "on" {
 		sp := s.followerSpec()
@@ -162,8 +191,24 @@ func (s *Session) sessionReadSpec() *readSpec {
 // followerSpec is follower_read_timestamp(), never below the session's
 // causality token.
 func (s *Session) followerSpec() readSpec {
-	ts := s.srv.db.Clock().Now().Add(-s.srv.cfg.FollowerReadOffset)
-	return readSpec{mode: readFollower, ts: hlc.Max(ts, s.causalityToken())}
+	ts, token := s.srv.db.Clock().Now().Add(-s.srv.cfg.FollowerReadOffset), s.causalityToken()
+	return readSpec{mode: readFollower, ts: hlc.Max(ts, token), ryw: ts.Less(token)}
+}
+
+// followerReadWait is how long the local replicas may wait for spec's
+// timestamp to be closed before the read goes to the leaseholder: the
+// follower_read_wait setting for read-your-writes reads, else nothing
+// (their defined fallback is the leaseholder, and their timestamps lie
+// far enough back that a replica which has not closed them is behind).
+func (s *Session) followerReadWait(spec readSpec) time.Duration {
+	if !spec.ryw {
+		return 0
+	}
+	d, err := parseMillis(s.vars.vals[followerReadWaitVar])
+	if err != nil {
+		return 0
+	}
+	return d
 }
 
 // startHistorical makes the current transaction read according to spec.
@@ -198,13 +243,11 @@ func (s *Session) startHistorical(ctx context.Context, spec readSpec) error {
 	if err != nil {
 		return asOfError(err)
 	}
+	txn.SetFollowerReads(s.followerReadWait(spec), &s.edge.log)
 	s.txn.Rollback(ctx)
 	s.txn = txn
 	s.edge.hist, s.edge.histSpec = txn, spec
 	s.edge.histSpec.ts = ts
-	// Descriptors read at a past timestamp must not populate the shared
-	// cache, which holds the present catalog version's.
-	s.wroteCatalog = true
 	s.recordRead(ctx, spec, ts, fallback)
 	return nil
 }
@@ -212,6 +255,9 @@ func (s *Session) startHistorical(ctx context.Context, spec readSpec) error {
 // negotiateBounded asks the replication side for the newest locally
 // servable timestamp and checks it against the bound. An empty timestamp
 // means: read at the present from the leaseholder, for the reason given.
+// When only the causality token is above what the local replicas serve
+// and follower_read_wait allows, the read is at the token: the local
+// replicas wait for it to be closed, or the leaseholder serves it.
 func (s *Session) negotiateBounded(ctx context.Context, spec readSpec) (hlc.Timestamp, string) {
 	fr := s.srv.cfg.FollowerReads
 	if fr == nil {
@@ -222,6 +268,9 @@ func (s *Session) negotiateBounded(ctx context.Context, spec readSpec) (hlc.Time
 		return hlc.Timestamp{}, "no local replica can serve follower reads"
 	}
 	if ts.Less(spec.minTS) {
+		if s.followerReadWait(spec) > 0 {
+			return spec.minTS, ""
+		}
 		return hlc.Timestamp{}, fmt.Sprintf("local replicas serve up to %s, older than the bound %s", formatHLC(ts), formatHLC(spec.minTS))
 	}
 	if now := s.srv.db.Clock().Now(); now.Less(ts) {
@@ -230,26 +279,30 @@ func (s *Session) negotiateBounded(ctx context.Context, spec readSpec) (hlc.Time
 	return ts, ""
 }
 
-// recordRead notes how the statement reads at ts and who serves it, and
-// counts follower reads served locally or sent to the leaseholder.
-func (s *Session) recordRead(ctx context.Context, spec readSpec, ts hlc.Timestamp, fallback string) {
+// recordRead notes that the statement reads at ts. Who serves it is known
+// only as it runs: the router records that in s.edge.log (SHOW LAST READ
+// and finishLastRead read it afterwards).
+func (s *Session) recordRead(_ context.Context, spec readSpec, ts hlc.Timestamp, fallback string) {
 	now := s.srv.db.Clock().Now()
-	lr := lastRead{mode: spec.mode, ts: ts, staleness: time.Duration(now.WallTime - ts.WallTime), servedBy: "leaseholder", fallback: fallback}
-	if fr := s.srv.cfg.FollowerReads; fr != nil {
-		if served, replica, ok := fr.LocalServable(ctx, allKeys); ok && ts.LessEq(served) {
-			lr.servedBy = replica
-		} else if lr.fallback == "" {
-			lr.fallback = "local replicas have not closed the read timestamp"
-		}
-	} else if lr.fallback == "" {
-		lr.fallback = "no follower reads on this node"
+	s.edge.log.Reset()
+	s.edge.last = lastRead{mode: spec.mode, ts: ts, staleness: time.Duration(now.WallTime - ts.WallTime), traced: true, fallback: fallback}
+}
+
+// finishLastRead counts the last statement in the follower-read metrics,
+// once it has run: served when the local node served all its reads, else
+// redirected. It runs at commit, at the next statement and at SHOW LAST
+// READ, whichever comes first.
+func (s *Session) finishLastRead() {
+	lr := &s.edge.last
+	if !lr.traced || lr.counted {
+		return
 	}
-	if lr.servedBy == "leaseholder" {
-		s.srv.metrics.followerRedirected.Add(1)
-	} else {
+	lr.counted = true
+	if s.edge.log.AllLocal() {
 		s.srv.metrics.followerServed.Add(1)
+	} else {
+		s.srv.metrics.followerRedirected.Add(1)
 	}
-	s.edge.last = lr
 }
 
 // checkReadOnlyStmt refuses a writing statement in a read-only
@@ -390,7 +443,9 @@ func (s *Session) evalAsOf(ctx context.Context, e ast.ExprNode, params []types.D
 				}
 				spec.minTS = ts
 			}
-			spec.minTS.Forward(s.causalityToken())
+			if token := s.causalityToken(); spec.minTS.Less(token) {
+				spec.minTS, spec.ryw = token, true
+			}
 			if now.Less(spec.minTS) {
 				return readSpec{}, futureError(spec.minTS, now)
 			}
@@ -545,8 +600,10 @@ func datumDuration(d types.Datum) (time.Duration, error) {
 func parseHLC(s string) (hlc.Timestamp, error) {
 	bad := sqlerr.New(sqlerr.InvalidParameterValue, "invalid HLC timestamp %q: expected <wall nanoseconds>.<logical, 10 digits>", s)
 	wall, frac, dot := strings.Cut(s, ".")
-	w, ok := new(big.Int).SetString(wall, 10)
-	if !ok || !w.IsInt64() || w.Sign() < 0 || strings.HasPrefix(wall, "+") || (dot && frac == "") {
+	// Digits only (ParseInt alone would take a sign); ParseInt refuses
+	// what does not fit an int64.
+	w, err := strconv.ParseInt(wall, 10, 64)
+	if err != nil || strings.ContainsAny(wall, "+-") || (dot && frac == "") {
 		return hlc.Timestamp{}, bad
 	}
 	var logical int64
@@ -561,7 +618,7 @@ func parseHLC(s string) (hlc.Timestamp, error) {
 		}
 		logical = l
 	}
-	return hlc.Timestamp{WallTime: w.Int64(), Logical: int32(logical)}, nil
+	return hlc.Timestamp{WallTime: w, Logical: int32(logical)}, nil
 }
 
 // formatHLC prints ts as CockroachDB's decimal form, which parseHLC reads.

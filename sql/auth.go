@@ -174,10 +174,12 @@ func (s *Session) roleIn(cat *catalogView) (*roles.Role, error) {
 	}
 	if !s.wroteCatalog {
 		rc.mu.Lock()
-		if rc.version != cat.version {
+		if rc.version != cat.version && (!cat.historical() || rc.version < cat.version) {
 			rc.version, rc.m = cat.version, map[string]*roles.Role{}
 		}
-		rc.m[s.user] = r
+		if rc.version == cat.version && rc.m != nil {
+			rc.m[s.user] = r
+		}
 		rc.mu.Unlock()
 	}
 	return r, nil

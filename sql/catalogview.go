@@ -51,7 +51,11 @@ func (c *catalogView) checkVersion() error {
 	}
 	srv := c.s.srv
 	srv.mu.Lock()
-	if srv.mu.version != v {
+	// A read at a fixed past timestamp may see an older version than the
+	// present: it uses the shared cache only while it holds the version it
+	// sees (userTable), and moves the cache only forward, never replacing
+	// a newer version's cache by an older one. (Versions only grow.)
+	if srv.mu.version != v && (!c.historical() || srv.mu.version < v) {
 		srv.mu.version = v
 		srv.mu.tables = map[string]*cachedTable{}
 	}
@@ -85,8 +89,12 @@ func (c *catalogView) userTable(name string) (*plan.Table, error) {
 	srv := c.s.srv
 	shared := !c.s.wroteCatalog
 	if shared {
+		// Every schema change bumps the version in its transaction, so
+		// the descriptors cached for the version this statement sees are
+		// the ones it would read, at whatever timestamp it reads.
 		srv.mu.Lock()
 		ct, ok := srv.mu.tables[key]
+		ok = ok && srv.mu.version == c.version
 		srv.mu.Unlock()
 		if ok {
 			return ct.table, nil
@@ -108,6 +116,13 @@ func (c *catalogView) userTable(name string) (*plan.Table, error) {
 		srv.mu.Unlock()
 	}
 	return t, nil
+}
+
+// historical reports a statement reading at a fixed timestamp (AS OF,
+// follower reads): the catalog version it sees may be older than the
+// present one.
+func (c *catalogView) historical() bool {
+	return c.txn != nil && c.txn == c.s.edge.hist
 }
 
 func (c *catalogView) lookup(name string, kind catalog.Kind) (*catalog.Descriptor, error) {

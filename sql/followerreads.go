@@ -2,6 +2,8 @@ package sql
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/kvpb"
+	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/sql/plan"
 	"github.com/outpostdb/outpost/sql/sqlerr"
 	"github.com/outpostdb/outpost/sql/types"
@@ -28,8 +31,10 @@ type FollowerReads interface {
 	// replica able to serve follower reads; the statement then reads from
 	// the leaseholder. The returned timestamp may be in the past only:
 	// callers clamp it to their clock. Safe for concurrent use; it is on
-	// the path of every non-strong read, so it must answer from memory
-	// without blocking.
+	// the path of every bounded-staleness read (once per statement) and
+	// of describing follower-read statements, so it must answer from
+	// memory without blocking. (Who actually served a read is reported
+	// by the router through a kvrpc.ReadLog, not predicted here.)
 	LocalServable(ctx context.Context, spans []kvpb.Span) (ts hlc.Timestamp, replica string, ok bool)
 }
 
@@ -78,12 +83,61 @@ func (s *Session) causalityToken() hlc.Timestamp {
 }
 
 // noteCommit raises the causality token to a committed transaction's
-// commit timestamp if it wrote.
+// commit timestamp if it wrote. A committed historical transaction has
+// done its reads: its statement goes into the follower-read metrics.
 func (s *Session) noteCommit(txn *kv.Txn) {
+	if txn != nil && txn == s.edge.hist {
+		s.finishLastRead()
+	}
 	if txn == nil || !txn.Wrote() {
 		return
 	}
 	_ = s.vars.set(causalityTokenVar, formatHLC(txn.CommitTimestamp()))
+}
+
+// ---- read-your-writes wait ----
+
+// followerReadWaitVar is the session setting bounding how long a
+// read-your-writes follower read (its timestamp is the causality token:
+// readSpec.ryw) waits for the local replicas to close that timestamp
+// before it goes to the leaseholder.
+const followerReadWaitVar = "follower_read_wait"
+
+// DefaultFollowerReadWait is follower_read_wait's default.
+//
+// Waiting pays off only when it is shorter than what falling back costs:
+// one round trip to the leaseholder per kv batch of the statement that the
+// local replica refuses, and even a point SELECT sends two (the catalog
+// version, then the row: BenchmarkEdgeReadYourWrites measured 124 ms at a
+// 60 ms RTT). Edge nodes hold non-voters because they
+// are in another region than the leaseholders, at some 50 to 250 ms of
+// round trip; 100 ms is below two of the shortest of those. A read waits
+// only while its timestamp can still be closed in time (closed timestamps
+// trail the clock by the target lag and advance in steps of at most the
+// side-channel interval), so a wait that cannot succeed costs nothing.
+//
+// A token is closed on an edge about lag + interval + RTT/2 after the
+// write (1.2 s + RTT/2 with the default 1 s lag): reads closer to their
+// write than that minus the wait go to the leaseholder; reads later than
+// that are served locally without waiting; the wait turns the band in
+// between from round trips into a shorter local wait. Set it near two
+// round trips to the leaseholders (0 disables waiting), per session or as
+// a startup parameter.
+const DefaultFollowerReadWait = 100 * time.Millisecond
+
+// maxFollowerReadWait bounds the setting: a wait longer than the worst
+// round trip between regions never pays off.
+const maxFollowerReadWait = 10 * time.Second
+
+func validateFollowerReadWait(v string) (string, error) {
+	d, err := parseMillis(v)
+	if err != nil {
+		return "", err
+	}
+	if d > maxFollowerReadWait {
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "%s must be between 0 and %s, got %q", followerReadWaitVar, formatMillis(maxFollowerReadWait), v)
+	}
+	return formatMillis(d), nil
 }
 
 // validateCausalityToken normalizes a token.
@@ -158,9 +212,19 @@ func (s *Session) showLastRead(w ResultWriter) error {
 	if err := w.RowDescription(s.columns(lastReadCols, s.resultFormats)); err != nil {
 		return err
 	}
+	s.finishLastRead()
 	lr := s.edge.last
 	if lr.mode == "" {
 		return w.CommandComplete("SHOW")
+	}
+	if lr.traced {
+		parts, _, refusal := s.edge.log.Snapshot()
+		lr.servedBy = describeServed(parts)
+		if refusal != "" && lr.fallback != "" {
+			lr.fallback += "; " + refusal
+		} else if refusal != "" {
+			lr.fallback = refusal
+		}
 	}
 	stale := types.DInterval{Micros: int64(max(lr.staleness, 0) / time.Microsecond)}
 	row := plan.Row{types.DString(lr.mode), types.DString(lr.servedBy), types.DString(formatHLC(lr.ts)), stale, types.DString(lr.fallback)}
@@ -175,6 +239,47 @@ func (s *Session) showLastRead(w ResultWriter) error {
 		return err
 	}
 	return w.CommandComplete("SHOW")
+}
+
+// describeServed says which replicas served a statement's reads, per
+// node: "n4 r1,r2 non-voter" (follower reads on n4's non-voting replicas),
+// "n1 r1 leaseholder"; "none" when the statement read nothing from kv.
+func describeServed(parts []kvrpc.ReadPart) string {
+	if len(parts) == 0 {
+		return "none"
+	}
+	type group struct {
+		node          int32
+		ranges, kinds []string
+	}
+	var groups []*group
+	for _, p := range parts {
+		var g *group
+		for _, x := range groups {
+			if x.node == p.Node {
+				g = x
+			}
+		}
+		if g == nil {
+			g = &group{node: p.Node}
+			groups = append(groups, g)
+		}
+		if r := fmt.Sprintf("r%d", p.RangeID); !slices.Contains(g.ranges, r) {
+			g.ranges = append(g.ranges, r)
+		}
+		kind := "leaseholder"
+		if p.Follower {
+			kind = p.Type.String()
+		}
+		if !slices.Contains(g.kinds, kind) {
+			g.kinds = append(g.kinds, kind)
+		}
+	}
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = fmt.Sprintf("n%d %s %s", g.node, strings.Join(g.ranges, ","), strings.Join(g.kinds, "/"))
+	}
+	return strings.Join(out, "; ")
 }
 
 // edgeFuncs adds the session functions of historical reads to the

@@ -32,8 +32,8 @@ type Config struct {
 	// cluster. Default DefaultBootstrapSuperusers.
 	BootstrapSuperusers []string
 	// FollowerReads answers which timestamps the local replicas can serve
-	// (bounded staleness, SHOW LAST READ); nil: none, every bounded read
-	// goes to the leaseholder at the present.
+	// (bounded staleness); nil: none, every bounded read goes to the
+	// leaseholder at the present.
 	FollowerReads FollowerReads
 	// FollowerReadOffset is how far behind the clock
 	// follower_read_timestamp() lies. Default DefaultFollowerReadOffset

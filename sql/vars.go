@@ -54,6 +54,7 @@ var settings = map[string]settingDef{
 	"timezone_abbreviations":                 {def: "Default"},
 	"default_transaction_use_follower_reads": {def: "off", validate: validateBool("default_transaction_use_follower_reads")},
 	"default_transaction_max_staleness":      {def: "0", validate: validateDuration},
+	followerReadWaitVar:                      {def: formatMillis(DefaultFollowerReadWait), validate: validateFollowerReadWait},
 	causalityTokenVar:                        {def: "0.0000000000", reportable: true, validate: validateCausalityToken},
 	"password_encryption":                    {def: "scram-sha-256", validate: validatePasswordEncryption},
 }

@@ -207,6 +207,13 @@ type Header struct {
 	// read); replicas that cannot refuse it with a NotLeaseHolderError
 	// and the router falls back to the leaseholder.
 	FollowerRead bool
+	// FollowerReadWait, if positive, lets a replica without the lease
+	// that has not yet closed (or applied up to) the batch's timestamp
+	// wait up to this long for it before refusing: read-your-writes
+	// reads, whose timestamp is a fresh commit timestamp, are then served
+	// locally instead of paying a round trip to the leaseholder. The
+	// router sets it only on the attempt at its own node's replica.
+	FollowerReadWait time.Duration
 }
 
 // BatchRequest is the unit that crosses the kv seam.
@@ -471,5 +478,10 @@ type BatchResponse struct {
 	Txn *Transaction
 	// Timestamp is the timestamp a non-transactional batch ran at.
 	Timestamp hlc.Timestamp
-	Responses []Response
+	// FollowerServed: a replica that does not hold the lease served the
+	// batch from its closed timestamp (a follower read); FollowerType is
+	// that replica's type.
+	FollowerServed bool
+	FollowerType   ReplicaType
+	Responses      []Response
 }

@@ -35,15 +35,17 @@ import (
 // Layout (all integers varints, see encoder):
 //
 //	batch request  = version header count(requests) {method request}
-//	batch response = version ptr(txn) ts count(responses) {method response}
+//	batch response = version ptr(txn) ts bool(followerServed) followerType count(responses) {method response}
 //	error          = version tag msg bytes(body)
 //
 // A slice or byte slice is written as uvarint(len+1), 0 meaning nil. An
 // error's body is length-prefixed so that a receiver that does not know the
 // tag (an older node) still decodes the message, as a *RemoteError.
 
-// wireVersion prefixes every wire message.
-const wireVersion = 1
+// wireVersion prefixes every wire message. Version 2 added
+// Header.FollowerReadWait and BatchResponse.FollowerServed: a node of
+// version 1 refuses version 2 messages clearly instead of misreading them.
+const wireVersion = 2
 
 // ErrUnknownRequest is returned when encoding a request or response type
 // that has no wire codec entry (or a nil one).
@@ -566,6 +568,7 @@ func AppendBatchRequest(b []byte, ba *BatchRequest) ([]byte, error) {
 	e.boolean(ba.WaitPolicyError)
 	e.varint(int64(ba.LockTimeout))
 	e.boolean(ba.FollowerRead)
+	e.varint(int64(ba.FollowerReadWait))
 	e.nlen(len(ba.Requests), ba.Requests == nil)
 	for _, r := range ba.Requests {
 		if err := e.request(r); err != nil {
@@ -587,6 +590,7 @@ func DecodeBatchRequest(b []byte) (*BatchRequest, error) {
 	ba.WaitPolicyError = d.boolean()
 	ba.LockTimeout = time.Duration(d.varint())
 	ba.FollowerRead = d.boolean()
+	ba.FollowerReadWait = time.Duration(d.varint())
 	ba.Requests = dslice(&d, func(d *decoder, r *Request) { *r = d.request() })
 	if err := d.finish(); err != nil {
 		return nil, err
@@ -600,6 +604,8 @@ func AppendBatchResponse(b []byte, br *BatchResponse) ([]byte, error) {
 	e := encoder{b: append(b, wireVersion)}
 	e.txnPtr(br.Txn)
 	e.wts(br.Timestamp)
+	e.boolean(br.FollowerServed)
+	e.varint(int64(br.FollowerType))
 	e.nlen(len(br.Responses), br.Responses == nil)
 	for _, r := range br.Responses {
 		if err := e.response(r); err != nil {
@@ -617,6 +623,8 @@ func DecodeBatchResponse(b []byte) (*BatchResponse, error) {
 	br := &BatchResponse{}
 	br.Txn = d.txnPtr()
 	br.Timestamp = d.wts()
+	br.FollowerServed = d.boolean()
+	br.FollowerType = ReplicaType(d.int8())
 	br.Responses = dslice(&d, func(d *decoder, r *Response) { *r = d.response() })
 	if err := d.finish(); err != nil {
 		return nil, err

@@ -254,8 +254,23 @@ func (r *Router) onMismatch(desc *kvpb.RangeDescriptor, mm *kvpb.RangeKeyMismatc
 // where it only means "not this node".
 func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest) (*kvpb.BatchResponse, error) {
 	rangeID := desc.RangeID
-	if resp, err, done := r.tryLocalFollowerRead(ctx, desc, ba); done {
-		return resp, err
+	var log *kvrpc.ReadLog
+	if ba.FollowerRead {
+		log = kvrpc.ReadLogFrom(ctx)
+		if ba.FollowerReadWait != 0 && log != nil && log.FellBack() {
+			// An earlier batch of the same statement already went to a
+			// leaseholder: waiting now would add to that round trip
+			// instead of saving it.
+			ba = withoutWait(ba)
+		}
+		if resp, err, done := r.tryLocalFollowerRead(ctx, desc, ba, log); done {
+			return resp, err
+		}
+		if ba.FollowerReadWait != 0 {
+			// Waiting pays off only at this node's own replica, which
+			// refused or was skipped: elsewhere the read goes as usual.
+			ba = withoutWait(ba)
+		}
 	}
 	st := r.newSearch()
 	backoff := 10 * time.Millisecond
@@ -283,6 +298,9 @@ func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba
 		resp, err := r.sendTo(ctx, target, ba)
 		if err == nil {
 			r.setLeaseHolder(rangeID, 0, target)
+			if log != nil {
+				log.Served(r.readPart(desc, target, resp))
+			}
 			return resp, nil
 		}
 		lastErr = err
@@ -334,14 +352,16 @@ func (r *Router) sendToRange(ctx context.Context, desc *kvpb.RangeDescriptor, ba
 // descriptor is stale.
 // tryLocalFollowerRead sends a FollowerRead batch to this node's own
 // replica first, when it has one and does not hold the lease: that is the
-// point of follower reads (an edge node answers from its own data). A
-// refusal (the timestamp is not closed there yet, an intent, no replica)
-// proves nothing was evaluated, so the batch then goes the usual way to
-// the leaseholder. done is false when the local replica was not tried or
-// refused.
-func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest) (_ *kvpb.BatchResponse, _ error, done bool) {
+// point of follower reads (an edge node answers from its own data). The
+// local replica may wait up to ba.FollowerReadWait for the timestamp to be
+// closed there (read-your-writes). A refusal (the timestamp is not closed
+// there yet, an intent, no replica) proves nothing was evaluated, so the
+// batch then goes the usual way to the leaseholder. done is false when the
+// local replica was not tried or refused. log, if not nil, records who
+// served and why the local replica refused.
+func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescriptor, ba *kvpb.BatchRequest, log *kvrpc.ReadLog) (_ *kvpb.BatchResponse, _ error, done bool) {
 	self := r.cfg.Local
-	if !ba.FollowerRead || self == 0 || r.LeaseHolderOf(desc.RangeID) == self {
+	if self == 0 || r.LeaseHolderOf(desc.RangeID) == self {
 		return nil, nil, false
 	}
 	// The cached descriptor may not list a replica added since; asking
@@ -351,12 +371,39 @@ func (r *Router) tryLocalFollowerRead(ctx context.Context, desc *kvpb.RangeDescr
 	var mm *kvpb.RangeKeyMismatchError
 	switch {
 	case err == nil:
+		if log != nil {
+			log.Served(r.readPart(desc, self, resp))
+		}
 		return resp, nil, true
 	case errors.As(err, &nlh), errors.As(err, &mm), errors.Is(err, kvrpc.ErrUnavailable):
+		if nlh != nil && nlh.LeaseHolder != 0 && nlh.LeaseHolder != self {
+			// The refusal names the leaseholder: go there next rather
+			// than asking this node again as the first candidate.
+			r.setLeaseHolder(desc.RangeID, 0, nlh.LeaseHolder)
+		}
+		if log != nil {
+			why := err.Error()
+			if nlh != nil && nlh.Msg != "" {
+				why = nlh.Msg
+			}
+			log.Refused(fmt.Sprintf("r%d on n%d: %s", desc.RangeID, self, why))
+		}
 		return nil, nil, false
 	default:
 		return nil, err, true
 	}
+}
+
+// withoutWait is a copy of ba with FollowerReadWait cleared.
+func withoutWait(ba *kvpb.BatchRequest) *kvpb.BatchRequest {
+	cp := *ba
+	cp.FollowerReadWait = 0
+	return &cp
+}
+
+// readPart describes node's service of a batch of desc's range.
+func (r *Router) readPart(desc *kvpb.RangeDescriptor, node int32, resp *kvpb.BatchResponse) kvrpc.ReadPart {
+	return kvrpc.ReadPart{RangeID: desc.RangeID, Node: node, Local: node == r.cfg.Local, Follower: resp.FollowerServed, Type: resp.FollowerType}
 }
 
 func (r *Router) candidates(desc *kvpb.RangeDescriptor) []int32 {

@@ -219,12 +219,13 @@ func TestBoundedStalenessHook(t *testing.T) {
 	// The table is younger than the replica's 2s lag: wait it out, so the
 	// local read can see the table (reads before would say 42P01).
 	time.Sleep(2100 * time.Millisecond)
+	rywRead := false // the read is at the causality token, not at the hook's timestamp
 	last := func() (mode, servedBy, ts string, fallback *string) {
 		var st time.Duration
 		if err := c.QueryRow(ctx, "SHOW LAST READ").Scan(&mode, &servedBy, &ts, &st, &fallback); err != nil {
 			t.Fatal(err)
 		}
-		if mode == "bounded" && servedBy != "leaseholder" && st < fr.lag {
+		if mode == "bounded" && fallback == nil && st < fr.lag && !rywRead {
 			t.Fatalf("staleness %v below the replica's lag %v", st, fr.lag)
 		}
 		return
@@ -232,7 +233,8 @@ func TestBoundedStalenessHook(t *testing.T) {
 	if _, err := c.Exec(ctx, "SELECT * FROM b AS OF SYSTEM TIME with_max_staleness('10s')"); err != nil {
 		t.Fatal(err)
 	}
-	if mode, by, _, fb := last(); mode != "bounded" || by != "n1 r1 test-replica" || fb != nil {
+	// The hook chose the timestamp; the replica that served is reported.
+	if mode, by, _, fb := last(); mode != "bounded" || by != "n1 r1 leaseholder" || fb != nil {
 		t.Fatalf("within the bound: %s %s %v", mode, by, fb)
 	}
 	if _, err := c.Exec(ctx, "SELECT * FROM b AS OF SYSTEM TIME with_max_staleness('1s')"); err != nil {
@@ -242,8 +244,12 @@ func TestBoundedStalenessHook(t *testing.T) {
 		t.Fatalf("beyond the bound: %s %s %v", mode, by, fb)
 	}
 	// A write raises the causality token above what the replica serves:
-	// bounded reads then go to the leaseholder and see the write.
+	// without follower_read_wait, bounded reads then go to the leaseholder
+	// at the present and see the write.
 	if _, err := c.Exec(ctx, "INSERT INTO b VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "SET follower_read_wait = 0"); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -252,6 +258,22 @@ func TestBoundedStalenessHook(t *testing.T) {
 	}
 	if _, by, _, fb := last(); by != "leaseholder" || fb == nil {
 		t.Fatalf("after a write: %s %v", by, fb)
+	}
+	// With it (the default), they read at the token, which the local
+	// replica (here the leaseholder) serves.
+	if _, err := c.Exec(ctx, "RESET follower_read_wait"); err != nil {
+		t.Fatal(err)
+	}
+	rywRead = true
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM b AS OF SYSTEM TIME with_max_staleness('10s')").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("bounded read after a write, waiting: %d, %v", n, err)
+	}
+	var token string
+	if err := c.QueryRow(ctx, "SHOW outpost_causality_token").Scan(&token); err != nil {
+		t.Fatal(err)
+	}
+	if _, by, ts, fb := last(); by != "n1 r1 leaseholder" || fb != nil || ts != token {
+		t.Fatalf("after a write, waiting: %s %s %v (token %s)", by, ts, fb, token)
 	}
 	// Session follower reads at follower_read_timestamp() (4.8s) are
 	// older than what the replica serves: served locally.
@@ -269,7 +291,7 @@ func TestBoundedStalenessHook(t *testing.T) {
 	if err := c2.QueryRow(ctx, "SHOW LAST READ").Scan(&mode, &by, &ts, &st, &fb); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "follower" || by != "n1 r1 test-replica" || st < sqlpkg.DefaultFollowerReadOffset {
+	if mode != "follower" || by != "n1 r1 leaseholder" || st < sqlpkg.DefaultFollowerReadOffset {
 		t.Fatalf("session follower read: %s %s %v %v", mode, by, st, fb)
 	}
 	if m := srv.sql.Metrics(); m.FollowerReadsServed < 2 || m.FollowerReadsRedirected < 2 {
