@@ -359,7 +359,8 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 		_ = s.vars.set(name, val)
 	}
 	// The core read at the present from the leaseholders.
-	s.edge.last = lastRead{mode: readStrong, servedBy: "leaseholder (forwarded)"}
+	s.finishLastRead()
+	s.edge.last = lastRead{mode: readStrong, servedBy: "leaseholder (forwarded to the core)"}
 	if resp.Token != "" {
 		if ts, err := parseHLC(resp.Token); err == nil {
 			// The edge's clock moves past the commit, so that what this
