@@ -12,6 +12,14 @@
 // replication side implements, and falls back to a strong read. Invariant:
 // the transaction is replaced only while kv.Txn.Unused, so no work is lost.
 //
+// Forwarding (forward.go, forward_txn.go): on an edge node
+// (Config.Forwarder set) an implicit transaction that writes or reads
+// strongly, and an explicit one whose first data statement does, runs on a
+// core node's session instead; the edge relays the results and mirrors the
+// transaction status. ServeForwarded is the core's side. Invariant: work is
+// forwarded only while nothing of its transaction ran here, so a
+// transaction is never split between nodes.
+//
 // It never imports replication or kv/storage; pgwire depends on it, never
 // the reverse.
 package sql
