@@ -139,10 +139,17 @@ func TestEdgeProcessCluster(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "outpost_store_follower_reads_served_total ") && !strings.HasSuffix(line, " 0") {
-			return
+	// Follower reads were served by the edge's replicas, and its writes
+	// were forwarded to the core.
+	for _, metric := range []string{"outpost_store_follower_reads_served_total", "outpost_sql_forwarded_total"} {
+		found := false
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, metric+" ") && !strings.HasSuffix(line, " 0") {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("the edge's /metrics shows no %s:\n%s", metric, body)
 		}
 	}
-	t.Fatalf("the edge's /metrics shows no follower read served:\n%s", body)
 }

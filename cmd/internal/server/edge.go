@@ -181,12 +181,16 @@ var (
 		"Batches at a fixed timestamp served by a replica of this node that does not hold the lease.", nil, nil)
 	descStoreFollowerRefused = prometheus.NewDesc("outpost_store_follower_reads_refused_total",
 		"Follower-read batches this node's replicas refused (not yet closed or applied, an intent) and the router sent to the leaseholder.", nil, nil)
+	descForwarded = prometheus.NewDesc("outpost_sql_forwarded_total",
+		"Calls to a core node that ran this edge node's writes and strong reads (one per implicit transaction, batch, or statement of a forwarded transaction).", nil, nil)
+	descForwardFailures = prometheus.NewDesc("outpost_sql_forward_failures_total",
+		"Forwarded calls that did not complete (core unreachable).", nil, nil)
 )
 
 func (c nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descStatements, descStatementErrors, descBatches,
 		descFollowerServed, descFollowerRedirected, descApplied, descCommit, descLeaseholder,
-		descClosedLag, descStoreFollowerServed, descStoreFollowerRefused} {
+		descClosedLag, descStoreFollowerServed, descStoreFollowerRefused, descForwarded, descForwardFailures} {
 		ch <- d
 	}
 }
@@ -199,6 +203,9 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descFollowerServed, prometheus.CounterValue, float64(m.FollowerReadsServed))
 	ch <- prometheus.MustNewConstMetric(descFollowerRedirected, prometheus.CounterValue, float64(m.FollowerReadsRedirected))
 	ch <- prometheus.MustNewConstMetric(descBatches, prometheus.CounterValue, float64(s.kvBatches.Load()))
+	fm := s.sql.ForwardMetrics()
+	ch <- prometheus.MustNewConstMetric(descForwarded, prometheus.CounterValue, float64(fm.Forwarded))
+	ch <- prometheus.MustNewConstMetric(descForwardFailures, prometheus.CounterValue, float64(fm.Failures))
 	store := s.store
 	if store == nil {
 		return

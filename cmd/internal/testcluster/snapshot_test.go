@@ -418,8 +418,13 @@ func TestRemovedReplicaDestroyed(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if d := rangeData(t, c.Node(victim).Engine); len(d) != 0 {
-		t.Fatalf("n%d still holds %d versions after its replica was destroyed", victim, len(d))
+	// The replica leaves the store before its data is cleared (once its
+	// pipeline stopped): wait for that too.
+	for d := rangeData(t, c.Node(victim).Engine); len(d) != 0; d = rangeData(t, c.Node(victim).Engine) {
+		if time.Now().After(deadline) {
+			t.Fatalf("n%d still holds %d versions after its replica was destroyed", victim, len(d))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	writeKeys(t, c, 100, 150)
 	waitTruncatedPast(t, c, 1)
