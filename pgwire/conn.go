@@ -441,7 +441,8 @@ func (c *conn) handle(msg pgproto3.FrontendMessage) bool {
 		c.deferred = nil
 	default:
 		// Anything else ends a forwarded stretch of the batch first.
-		if !c.runDeferred() {
+		_, sync := msg.(*pgproto3.Sync)
+		if !c.runDeferred(sync) {
 			return false
 		}
 	}
@@ -492,7 +493,7 @@ func (c *conn) handle(msg pgproto3.FrontendMessage) bool {
 			return true
 		}
 		// An Execute that runs here runs after the deferred ones.
-		if !c.runDeferred() {
+		if !c.runDeferred(false) {
 			return false
 		}
 		if c.ignoreTillSync {
@@ -580,7 +581,7 @@ func (c *conn) extended(f func(ctx context.Context) error) bool {
 		return c.writeErr == nil
 	}
 	// Deferred Executes come before this error.
-	if !c.runDeferred() {
+	if !c.runDeferred(false) {
 		return false
 	}
 	if c.ignoreTillSync {

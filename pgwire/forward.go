@@ -20,9 +20,15 @@ import (
 // each Execute's results in at its place. When RunDeferred fails at
 // Execute k, the output is cut after k's results, the error follows, and
 // the batch is skipped up to Sync, as if Execute k had failed in order.
+//
+// final tells RunDeferred whether the batch ends (Sync): before that, the
+// Session must keep the batch's transaction open wherever it runs it. At
+// Sync pgwire calls RunDeferred even without deferred Executes while
+// Holding reports such an open transaction.
 type Forwarding interface {
 	DeferExecute(portal string, maxRows int) bool
-	RunDeferred(ctx context.Context) (replay func(i int, w sql.ResultWriter) error, failed int, err error)
+	RunDeferred(ctx context.Context, final bool) (replay func(i int, w sql.ResultWriter) error, failed int, err error)
+	Holding() bool
 }
 
 // deferExecute offers Execute of portal to the Session for deferral.
@@ -39,24 +45,33 @@ func (c *conn) deferExecute(portal string, maxRows int) bool {
 // still have to be spliced in before what is buffered.
 func (c *conn) holdingOutput() bool { return len(c.deferred) > 0 || c.splicing }
 
-// runDeferred runs the deferred Executes, if any, and puts their results
-// (and error) in place. It returns false when the connection must end.
-func (c *conn) runDeferred() bool {
-	if len(c.deferred) == 0 {
+// runDeferred runs the deferred Executes, if any (final: at Sync), and
+// puts their results (and error) in place. It returns false when the
+// connection must end.
+func (c *conn) runDeferred(final bool) bool {
+	f, ok := c.sess.(Forwarding)
+	if !ok || (len(c.deferred) == 0 && !(final && f.Holding())) {
 		return true
 	}
 	offsets := c.deferred
 	c.deferred = nil
-	f := c.sess.(Forwarding)
 	var replay func(int, sql.ResultWriter) error
 	var k int
 	ctx, err := c.call(func(ctx context.Context) error {
 		var err error
-		replay, k, err = f.RunDeferred(ctx)
+		replay, k, err = f.RunDeferred(ctx, final)
 		return err
 	})
 	if replay == nil {
 		replay = func(int, sql.ResultWriter) error { return nil }
+	}
+	if len(offsets) == 0 {
+		// Only the held transaction's commit: its error, if any.
+		if err != nil {
+			c.ignoreTillSync = true
+			return !c.stmtError(ctx, err)
+		}
+		return c.writeErr == nil
 	}
 	k = min(max(k, 0), len(offsets)-1)
 	if err != nil {

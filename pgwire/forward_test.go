@@ -33,7 +33,9 @@ func (s *forwardingSession) DeferExecute(portal string, maxRows int) bool {
 	return true
 }
 
-func (s *forwardingSession) RunDeferred(ctx context.Context) (func(int, sql.ResultWriter) error, int, error) {
+func (s *forwardingSession) Holding() bool { return false }
+
+func (s *forwardingSession) RunDeferred(ctx context.Context, final bool) (func(int, sql.ResultWriter) error, int, error) {
 	ps := s.deferred
 	s.deferred = nil
 	recs := make([]*callRecorder, len(ps))

@@ -63,6 +63,9 @@ type forwardRequest struct {
 	Session uint64 `json:"session,omitempty"`
 	Keep    bool   `json:"keep,omitempty"`
 	Begin   bool   `json:"begin,omitempty"`
+	// Hold keeps an implicit transaction open on a kept session: the
+	// batch's Sync has not come yet.
+	Hold bool `json:"hold,omitempty"`
 }
 
 // writes reports whether the request may write (else it is strong reads
@@ -352,7 +355,7 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown, "undecodable answer from the core: %v", err)
 	}
 	s.srv.forwarding.forwarded.Add(1)
-	if req.Keep || req.Session != 0 {
+	if req.Keep || req.Hold || req.Session != 0 {
 		s.followRemote(ctx, &resp, from)
 	}
 	for name, val := range resp.Changed {
@@ -443,7 +446,7 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 // ones before it completed, as far as the client can tell: the
 // transaction rolled back, as PostgreSQL's does when a batch fails); a
 // call that did not complete fails at 0.
-func (s *Session) RunDeferred(ctx context.Context) (replay func(i int, w ResultWriter) error, failed int, err error) {
+func (s *Session) RunDeferred(ctx context.Context, final bool) (replay func(i int, w ResultWriter) error, failed int, err error) {
 	execs := s.deferred
 	s.deferred = nil
 	resp := &forwardResponse{}
@@ -457,7 +460,7 @@ func (s *Session) RunDeferred(ctx context.Context) (replay func(i int, w ResultW
 		}
 		return nil
 	}
-	if len(execs) == 0 {
+	if len(execs) == 0 && !(final && s.Holding()) {
 		return replay, 0, nil
 	}
 	req := &forwardRequest{Execs: execs}
@@ -467,6 +470,11 @@ func (s *Session) RunDeferred(ctx context.Context) (replay func(i int, w ResultW
 		req.Keep, req.Begin = true, true
 	}
 	s.openRemote = false
+	if s.mode == noTxn && !final {
+		// The batch goes on (a Flush, say): its implicit transaction
+		// must stay open on the core until Sync.
+		req.Hold = true
+	}
 	got, err := s.forward(ctx, req)
 	if err != nil {
 		s.srv.metrics.stmtErrors.Add(1)
@@ -503,7 +511,7 @@ func (srv *Server) serveForwarded(ctx context.Context, from int32, b []byte) *fo
 	}
 	var sess *Session
 	var err error
-	kept := req.Keep || req.Session != 0
+	kept := req.Keep || req.Hold || req.Session != 0
 	if kept {
 		sess, err = srv.remotes.take(ctx, srv, &req, from)
 	} else {
@@ -514,11 +522,11 @@ func (srv *Server) serveForwarded(ctx context.Context, from int32, b []byte) *fo
 	}
 	rec := &recorder{}
 	resp := &forwardResponse{}
-	if len(req.Execs) == 0 {
+	if len(req.Execs) == 0 && req.Query != "" {
 		err = sess.ExecSimple(ctx, req.Query, rec)
 	} else if kept {
 		// No retries: the transaction is the client's.
-		resp.Failed, err = sess.runForwardedOnce(ctx, req.Execs, rec)
+		resp.Failed, err = sess.runForwardedOnce(ctx, req.Execs, rec, !req.Hold)
 	} else {
 		resp.Failed, err = sess.runForwardedExecs(ctx, req.Execs, rec)
 	}
@@ -553,14 +561,14 @@ func (srv *Server) serveForwarded(ctx context.Context, from int32, b []byte) *fo
 func (s *Session) runForwardedExecs(ctx context.Context, execs []forwardExec, rec *recorder) (failed int, err error) {
 	for attempt := 0; ; attempt++ {
 		rec.events = rec.events[:0]
-		failed, err = s.runForwardedOnce(ctx, execs, rec)
+		failed, err = s.runForwardedOnce(ctx, execs, rec, true)
 		if err == nil || !kv.IsRetryable(err) || attempt >= 100 || ctx.Err() != nil {
 			return failed, err
 		}
 	}
 }
 
-func (s *Session) runForwardedOnce(ctx context.Context, execs []forwardExec, rec *recorder) (int, error) {
+func (s *Session) runForwardedOnce(ctx context.Context, execs []forwardExec, rec *recorder, sync bool) (int, error) {
 	for i, e := range execs {
 		rec.exec = i
 		err := s.runForwardedExec(ctx, e, rec)
@@ -570,9 +578,12 @@ func (s *Session) runForwardedOnce(ctx context.Context, execs []forwardExec, rec
 			return i, err
 		}
 	}
+	if !sync {
+		return 0, nil // the batch goes on: its transaction stays open
+	}
 	// Sync commits; a failed commit belongs to the last Execute.
 	if err := s.Sync(ctx); err != nil {
-		return len(execs) - 1, err
+		return max(len(execs)-1, 0), err
 	}
 	return 0, nil
 }

@@ -64,9 +64,12 @@ func (s *Session) startsRemote(st *parser.Statement) bool {
 // work of an explicit transaction.
 func (s *Session) followRemote(ctx context.Context, resp *forwardResponse, from int32) {
 	if resp.Session == 0 {
+		s.remote = nil
+		if s.mode != explicitTxn {
+			return // a held implicit transaction ended with its batch
+		}
 		// The transaction ended there (or never started): end the
 		// unused local one too.
-		s.remote = nil
 		s.rollbackTxn(ctx)
 		if TxnStatus(resp.Status) == TxnFailed {
 			// The core could not take the transaction (its session is
@@ -77,9 +80,17 @@ func (s *Session) followRemote(ctx context.Context, resp *forwardResponse, from 
 		return
 	}
 	s.remote = &remoteTxn{id: resp.Session, node: from}
-	s.mode = explicitTxn
-	s.failed = TxnStatus(resp.Status) == TxnFailed
+	if TxnStatus(resp.Status) != TxnIdle {
+		// (A held implicit transaction reports idle: it is still the
+		// batch's, not the client's.)
+		s.mode = explicitTxn
+		s.failed = TxnStatus(resp.Status) == TxnFailed
+	}
 }
+
+// Holding reports an implicit transaction of the current batch held open
+// on the core (Forwarding, in pgwire).
+func (s *Session) Holding() bool { return s.remote != nil && s.mode != explicitTxn }
 
 // remoteLost forgets a kept core session after a call that did not
 // complete: the transaction's fate is unknown, the client must roll back.
@@ -162,7 +173,7 @@ func (r *remoteSessions) take(ctx context.Context, srv *Server, req *forwardRequ
 func (r *remoteSessions) put(sess *Session, req *forwardRequest, from int32) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if sess.mode != explicitTxn {
+	if sess.mode != explicitTxn && !(req.Hold && sess.mode == implicitTxn) {
 		if req.Session != 0 {
 			delete(r.m, req.Session)
 		}

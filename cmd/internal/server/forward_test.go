@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/lib/pq"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -115,6 +116,47 @@ func TestEdgeWriteForwarding(t *testing.T) {
 	_ = br.Close()
 	if count() != 3 {
 		t.Fatalf("a failed batch left rows: %d", count())
+	}
+
+	// A pipeline that asks for results (Flush) before its Sync is still
+	// one transaction: the part before the Flush is held open on the
+	// core, and a later failure rolls it back.
+	pp := ec.PgConn().StartPipeline(ctx)
+	pp.SendQueryParams("INSERT INTO acct VALUES (20, 'p1', 1)", nil, nil, nil, nil)
+	pp.SendFlushRequest()
+	if err := pp.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := pp.GetResults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, err := res.(*pgconn.ResultReader).Close(); err != nil || tag.String() != "INSERT 0 1" {
+		t.Fatalf("pipelined insert before the Flush: %q %v", tag, err)
+	}
+	pp.SendQueryParams("INSERT INTO acct VALUES (20, 'p2', 1)", nil, nil, nil, nil)
+	pp.SendPipelineSync()
+	if err := pp.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res, err = pp.GetResults()
+	if err == nil {
+		_, err = res.(*pgconn.ResultReader).Close()
+	}
+	if pgCode(err) != "23505" {
+		t.Fatalf("pipelined duplicate after the Flush: %v", err)
+	}
+	if res, err = pp.GetResults(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := res.(*pgconn.PipelineSync); !ok {
+		t.Fatalf("pipeline: %T, want the Sync", res)
+	}
+	if err := pp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if count() != 3 {
+		t.Fatalf("a pipeline failing after a Flush left rows: %d", count())
 	}
 
 	// Simple protocol: a multi-statement query string is one transaction
@@ -294,11 +336,11 @@ func TestEdgeWriteForwarding(t *testing.T) {
 	}
 	defer db.Close()
 	f = forwarded()
-	res, err := db.ExecContext(ctx, "INSERT INTO acct VALUES ($1, $2, $3)", 11, "jo", 7)
+	pqRes, err := db.ExecContext(ctx, "INSERT INTO acct VALUES ($1, $2, $3)", 11, "jo", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n, _ := pqRes.RowsAffected(); n != 1 {
 		t.Fatalf("lib/pq rows affected %d", n)
 	}
 	if _, err := db.ExecContext(ctx, "INSERT INTO acct VALUES ($1, $2, $3)", 11, "jo", 7); pgCode(err) != "23505" {
