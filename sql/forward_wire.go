@@ -1,0 +1,181 @@
+package sql
+
+// The wire form of forwarded work (forward.go): requests, answers and the
+// recorder that captures a session's results on the core for the edge to
+// replay. JSON: small, debuggable, and decoding arbitrary bytes only ever
+// fails cleanly.
+
+import (
+	"github.com/outpostdb/outpost/sql/parser"
+	"github.com/outpostdb/outpost/sql/sqlerr"
+)
+
+// forwardRequest is one forwarded implicit transaction: Query (simple
+// protocol) or Execs (extended protocol).
+type forwardRequest struct {
+	User     string            `json:"user"`
+	Database string            `json:"db"`
+	Settings map[string]string `json:"settings,omitempty"`
+	Query    string            `json:"query,omitempty"`
+	Execs    []forwardExec     `json:"execs,omitempty"`
+	// Session names the core session of an explicit transaction that
+	// was forwarded (forward_txn.go); Keep opens one, running BEGIN
+	// first when Begin is set.
+	Session uint64 `json:"session,omitempty"`
+	Keep    bool   `json:"keep,omitempty"`
+	Begin   bool   `json:"begin,omitempty"`
+	// Hold keeps an implicit transaction open on a kept session: the
+	// batch's Sync has not come yet.
+	Hold bool `json:"hold,omitempty"`
+}
+
+// writes reports whether the request may write (else it is strong reads
+// only, which the edge parses the same way to decide).
+func (r *forwardRequest) writes() bool {
+	p := parser.New()
+	texts := []string{r.Query}
+	if len(r.Execs) > 0 {
+		texts = texts[:0]
+		for _, e := range r.Execs {
+			texts = append(texts, e.SQL)
+		}
+	}
+	for _, text := range texts {
+		stmts, err := p.Parse(text)
+		if err != nil {
+			return true
+		}
+		for i := range stmts {
+			if !isReadOnlyQuery(&stmts[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// forwardExec is one Execute of a bound portal: the statement, the
+// parameter types the edge inferred, and the parameters as the client
+// sent them.
+type forwardExec struct {
+	SQL           string   `json:"sql"`
+	ParamOIDs     []uint32 `json:"param_oids,omitempty"`
+	ParamFormats  []int16  `json:"param_formats,omitempty"`
+	Params        [][]byte `json:"params,omitempty"`
+	ResultFormats []int16  `json:"result_formats,omitempty"`
+}
+
+// forwardResponse is the answer: the results in order, then the error
+// that ended the work if any (Failed: the Exec it belongs to), and the
+// causality token after the commit.
+type forwardResponse struct {
+	Events []forwardEvent `json:"events,omitempty"`
+	Err    *forwardError  `json:"err,omitempty"`
+	Failed int            `json:"failed,omitempty"`
+	Token  string         `json:"token,omitempty"`
+	// Changed are settings the work changed (set_config() in a SELECT),
+	// for the edge session to take over.
+	Changed map[string]string `json:"changed,omitempty"`
+	// Session is the kept core session while its transaction is open;
+	// Status is the core session's transaction status after the work.
+	Session uint64 `json:"session,omitempty"`
+	Status  byte   `json:"status,omitempty"`
+}
+
+// forwardEvent is one ResultWriter call, tagged with its Exec.
+type forwardEvent struct {
+	Exec   int           `json:"x,omitempty"`
+	Kind   byte          `json:"k"`
+	Cols   []Column      `json:"cols,omitempty"`
+	Row    [][]byte      `json:"row,omitempty"`
+	Tag    string        `json:"tag,omitempty"`
+	Notice *forwardError `json:"notice,omitempty"`
+}
+
+// Event kinds.
+const (
+	evRowDescription  = 'T'
+	evDataRow         = 'D'
+	evCommandComplete = 'C'
+	evEmptyQuery      = 'I'
+	evNotice          = 'N'
+)
+
+// forwardError is an sqlerr.Error on the wire.
+type forwardError struct {
+	Code     string `json:"code"`
+	Message  string `json:"msg"`
+	Detail   string `json:"detail,omitempty"`
+	Hint     string `json:"hint,omitempty"`
+	Position int    `json:"pos,omitempty"`
+	Severity string `json:"sev,omitempty"`
+	Where    string `json:"where,omitempty"`
+}
+
+func toForwardError(err error) *forwardError {
+	e := sqlerr.Convert(err)
+	return &forwardError{Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint,
+		Position: e.Position, Severity: e.Severity, Where: e.Where}
+}
+
+func (f *forwardError) sqlErr() *sqlerr.Error {
+	return &sqlerr.Error{Code: f.Code, Message: f.Message, Detail: f.Detail, Hint: f.Hint,
+		Position: f.Position, Severity: f.Severity, Where: f.Where}
+}
+
+// recorder is the ResultWriter of forwarded work on the core.
+type recorder struct {
+	exec   int
+	events []forwardEvent
+}
+
+func (r *recorder) add(e forwardEvent) error {
+	e.Exec = r.exec
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) RowDescription(cols []Column) error {
+	return r.add(forwardEvent{Kind: evRowDescription, Cols: append([]Column(nil), cols...)})
+}
+
+func (r *recorder) DataRow(values [][]byte) error {
+	// The session may reuse values once the call returns.
+	row := make([][]byte, len(values))
+	for i, v := range values {
+		if v != nil {
+			row[i] = append([]byte{}, v...)
+		}
+	}
+	return r.add(forwardEvent{Kind: evDataRow, Row: row})
+}
+
+func (r *recorder) CommandComplete(tag string) error {
+	return r.add(forwardEvent{Kind: evCommandComplete, Tag: tag})
+}
+
+func (r *recorder) EmptyQuery() error { return r.add(forwardEvent{Kind: evEmptyQuery}) }
+
+func (r *recorder) Notice(n *sqlerr.Error) error {
+	return r.add(forwardEvent{Kind: evNotice, Notice: toForwardError(n)})
+}
+
+// replay writes one event to w.
+func (e *forwardEvent) replay(w ResultWriter) error {
+	switch e.Kind {
+	case evRowDescription:
+		return w.RowDescription(e.Cols)
+	case evDataRow:
+		return w.DataRow(e.Row)
+	case evCommandComplete:
+		return w.CommandComplete(e.Tag)
+	case evEmptyQuery:
+		return w.EmptyQuery()
+	case evNotice:
+		if e.Notice == nil {
+			return nil
+		}
+		return w.Notice(e.Notice.sqlErr())
+	}
+	return sqlerr.New(sqlerr.InternalError, "forwarded result: unknown event kind %q", e.Kind)
+}
