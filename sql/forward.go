@@ -159,6 +159,7 @@ func (s *Session) forwardSettings() map[string]string {
 // moved the causality token.
 func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardResponse, error) {
 	req.User, req.Database, req.Settings = s.user, s.dbName, s.forwardSettings()
+	req.Seqs = s.seqState()
 	b, err := json.Marshal(req)
 	if err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.InternalError, "encoding forwarded statement")
@@ -184,6 +185,9 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown, "undecodable answer from the core: %v", err)
 	}
 	s.srv.forwarding.forwarded.Add(1)
+	if resp.Seqs != nil { // the work ran (nil: it could not start)
+		s.setSeqState(resp.Seqs)
+	}
 	if req.Keep || req.Hold || req.Session != 0 {
 		s.followRemote(ctx, &resp, from)
 	}

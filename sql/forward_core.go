@@ -48,6 +48,7 @@ func (srv *Server) serveForwarded(ctx context.Context, from int32, b []byte) *fo
 	if err != nil {
 		return &forwardResponse{Err: toForwardError(err), Status: byte(TxnFailed)}
 	}
+	sess.setSeqState(req.Seqs)
 	rec := &recorder{}
 	resp := &forwardResponse{}
 	if len(req.Execs) == 0 && req.Query != "" {
@@ -59,6 +60,9 @@ func (srv *Server) serveForwarded(ctx context.Context, from int32, b []byte) *fo
 		resp.Failed, err = sess.runForwardedExecs(ctx, req.Execs, rec)
 	}
 	resp.Status = byte(sess.TxnStatus())
+	if resp.Seqs = sess.seqState(); resp.Seqs == nil {
+		resp.Seqs = &forwardSeqs{} // ran: the edge takes "none"
+	}
 	if kept {
 		resp.Session = srv.remotes.put(sess, &req, from)
 	} else {

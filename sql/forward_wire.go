@@ -6,6 +6,7 @@ package sql
 // fails cleanly.
 
 import (
+	"github.com/outpostdb/outpost/sql/catalog"
 	"github.com/outpostdb/outpost/sql/parser"
 	"github.com/outpostdb/outpost/sql/sqlerr"
 )
@@ -27,6 +28,17 @@ type forwardRequest struct {
 	// Hold keeps an implicit transaction open on a kept session: the
 	// batch's Sync has not come yet.
 	Hold bool `json:"hold,omitempty"`
+	// Seqs is the session's sequence state (currval, lastval), both
+	// ways: the work sees the edge session's, and the edge session takes
+	// the core's after it.
+	Seqs *forwardSeqs `json:"seqs,omitempty"`
+}
+
+// forwardSeqs is a session's sequence state: currval per sequence ID and
+// lastval.
+type forwardSeqs struct {
+	Curr map[uint64]int64 `json:"curr,omitempty"`
+	Last *int64           `json:"last,omitempty"`
 }
 
 // writes reports whether the request may write (else it is strong reads
@@ -78,8 +90,9 @@ type forwardResponse struct {
 	Changed map[string]string `json:"changed,omitempty"`
 	// Session is the kept core session while its transaction is open;
 	// Status is the core session's transaction status after the work.
-	Session uint64 `json:"session,omitempty"`
-	Status  byte   `json:"status,omitempty"`
+	Session uint64       `json:"session,omitempty"`
+	Status  byte         `json:"status,omitempty"`
+	Seqs    *forwardSeqs `json:"seqs,omitempty"`
 }
 
 // forwardEvent is one ResultWriter call, tagged with its Exec.
@@ -178,4 +191,38 @@ func (e *forwardEvent) replay(w ResultWriter) error {
 		return w.Notice(e.Notice.sqlErr())
 	}
 	return sqlerr.New(sqlerr.InternalError, "forwarded result: unknown event kind %q", e.Kind)
+}
+
+// seqState returns the session's sequence state, nil if it has none.
+func (s *Session) seqState() *forwardSeqs {
+	q := s.seqs
+	if len(q.curr) == 0 && q.last == nil {
+		return nil
+	}
+	out := &forwardSeqs{Curr: map[uint64]int64{}}
+	for id, v := range q.curr {
+		out.Curr[uint64(id)] = v
+	}
+	if q.last != nil {
+		v := *q.last
+		out.Last = &v
+	}
+	return out
+}
+
+// setSeqState replaces the session's sequence state.
+func (s *Session) setSeqState(f *forwardSeqs) {
+	q := s.seqs
+	clear(q.curr)
+	q.last = nil
+	if f == nil {
+		return
+	}
+	for id, v := range f.Curr {
+		q.curr[catalog.ID(id)] = v
+	}
+	if f.Last != nil {
+		v := *f.Last
+		q.last = &v
+	}
 }

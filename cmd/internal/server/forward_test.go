@@ -317,16 +317,27 @@ func TestEdgeWriteForwarding(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Sequence state stays with the session that made it: a pooled core
-	// session must not lend one client's currval to another.
+	// Sequence state stays with the session that made it: the edge
+	// session sees the currval its forwarded nextval set, and a pooled
+	// core session does not lend it to another client.
 	if _, err := cc.Exec(ctx, "CREATE SEQUENCE s"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ec.Exec(ctx, "INSERT INTO acct VALUES (nextval('s') + 100, 'seq', 1)"); err != nil {
 		t.Fatal(err)
 	}
+	var cur int64
+	if err := ec.QueryRow(ctx, "SELECT currval('s')").Scan(&cur); err != nil || cur != 1 {
+		t.Fatalf("currval on the edge after a forwarded nextval: %d %v", cur, err)
+	}
+	if _, err := ec.Exec(ctx, "UPDATE acct SET bal = currval('s') + lastval() WHERE id = 101"); err != nil {
+		t.Fatalf("currval in the same session's forwarded work: %v", err)
+	}
 	if _, err := ec2.Exec(ctx, "UPDATE acct SET bal = currval('s') WHERE id = 7"); pgCode(err) != "55000" {
 		t.Fatalf("currval in another session's forwarded work: %v (want 55000)", err)
+	}
+	if err := cc.QueryRow(ctx, "SELECT bal FROM acct WHERE id = 101").Scan(&bal); err != nil || bal != 2 {
+		t.Fatalf("row updated with currval + lastval on the edge: %d %v", bal, err)
 	}
 
 	// lib/pq: unnamed statements, Parse/Bind/Execute per call.
