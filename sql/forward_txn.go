@@ -131,6 +131,10 @@ type remoteSessions struct {
 	mu   sync.Mutex
 	next uint64
 	m    map[uint64]*remoteSession
+	// reaping: a goroutine reaps idle sessions while any are kept (an
+	// edge node that died leaves its transactions' locks behind until
+	// then).
+	reaping bool
 }
 
 type remoteSession struct {
@@ -188,10 +192,29 @@ func (r *remoteSessions) put(sess *Session, req *forwardRequest, from int32) uin
 			r.m = map[uint64]*remoteSession{}
 		}
 		r.m[id] = &remoteSession{sess: sess, from: from}
+		if !r.reaping {
+			r.reaping = true
+			go r.reapLoop()
+		}
 	}
 	rs := r.m[id]
 	rs.busy, rs.last = false, time.Now()
 	return id
+}
+
+// reapLoop reaps until no session is kept.
+func (r *remoteSessions) reapLoop() {
+	for {
+		time.Sleep(remoteIdleTimeout / 8)
+		r.reap()
+		r.mu.Lock()
+		if len(r.m) == 0 {
+			r.reaping = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+	}
 }
 
 // reap closes kept sessions idle past remoteIdleTimeout.
