@@ -116,18 +116,26 @@ func (h remoteHandler) Send(ctx context.Context, ba *kvpb.BatchRequest) (*kvpb.B
 // Handler returns a kvrpc.Handler that sends batches to node to.
 func (n *Node) Handler(to int32) kvrpc.Handler { return remoteHandler{n: n, to: to} }
 
+// acceptUnary decodes a unary call's request and names its sender, under
+// the injected faults of the inbound link.
+func (n *Node) acceptUnary(ctx context.Context, dec func(any) error) (req []byte, from int32, err error) {
+	if err := dec(&req); err != nil {
+		return nil, 0, err
+	}
+	if from, err = fromNode(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := n.inboundFaults(ctx, from); err != nil {
+		return nil, 0, err
+	}
+	return req, from, nil
+}
+
 // serveBatch is the unary handler of outpost.Batch/Send.
 func serveBatch(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
 	n := srv.(*Node)
-	var req []byte
-	if err := dec(&req); err != nil {
-		return nil, err
-	}
-	from, err := fromNode(ctx)
+	req, _, err := n.acceptUnary(ctx, dec)
 	if err != nil {
-		return nil, err
-	}
-	if err := n.inboundFaults(ctx, from); err != nil {
 		return nil, err
 	}
 	n.mu.Lock()

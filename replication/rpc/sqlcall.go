@@ -34,15 +34,8 @@ func (n *Node) CallSQL(ctx context.Context, to int32, req []byte) ([]byte, error
 
 func serveSQL(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
 	n := srv.(*Node)
-	var req []byte
-	if err := dec(&req); err != nil {
-		return nil, err
-	}
-	from, err := fromNode(ctx)
+	req, from, err := n.acceptUnary(ctx, dec)
 	if err != nil {
-		return nil, err
-	}
-	if err := n.inboundFaults(ctx, from); err != nil {
 		return nil, err
 	}
 	n.mu.Lock()
@@ -51,20 +44,21 @@ func serveSQL(srv any, ctx context.Context, dec func(any) error, _ grpc.UnarySer
 	if h == nil {
 		return nil, status.Errorf(codes.Unavailable, "rpc: n%d serves no SQL yet", n.NodeID())
 	}
-	var resp []byte
-	func() {
-		// One bad statement must not take the node down; the caller
-		// sees the call fail.
-		defer func() {
-			if r := recover(); r != nil {
-				n.cfg.Logf("rpc: n%d: SQL handler panic: %v\n%s", n.NodeID(), r, debug.Stack())
-				err = fmt.Errorf("rpc: n%d: SQL handler panic: %v", n.NodeID(), r)
-			}
-		}()
-		resp = h(ctx, from, req)
-	}()
+	resp, err := n.runSQLHandler(ctx, h, from, req)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &resp, nil
+}
+
+// runSQLHandler calls h, turning a panic into an error: one bad statement
+// must not take the node down; the caller sees the call fail.
+func (n *Node) runSQLHandler(ctx context.Context, h SQLHandler, from int32, req []byte) (resp []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n.cfg.Logf("rpc: n%d: SQL handler panic: %v\n%s", n.NodeID(), r, debug.Stack())
+			err = fmt.Errorf("rpc: n%d: SQL handler panic: %v", n.NodeID(), r)
+		}
+	}()
+	return h(ctx, from, req), nil
 }
