@@ -87,20 +87,25 @@ func (c *conn) runDeferred(final bool) bool {
 	return c.writeErr == nil
 }
 
-// splice writes the results of deferred Execute i at offsets[i], last
-// first so that earlier offsets stay valid.
+// splice writes the results of deferred Execute i at offsets[i], in one
+// pass over the held output.
 func (c *conn) splice(offsets []int, replay func(int, sql.ResultWriter) error) {
 	c.splicing = true
 	defer func() { c.splicing = false }()
-	for i := len(offsets) - 1; i >= 0; i-- {
-		rest := append([]byte(nil), c.wbuf[offsets[i]:]...)
-		c.wbuf = c.wbuf[:offsets[i]]
+	held := append([]byte(nil), c.wbuf[offsets[0]:]...)
+	c.wbuf = c.wbuf[:offsets[0]]
+	for i, at := range offsets {
+		start := len(c.wbuf)
 		if err := replay(i, &c.ext); err != nil && c.writeErr == nil {
 			// Only an unencodable row fails here; the client gets the
 			// error in place of that statement's results.
-			c.wbuf = c.wbuf[:offsets[i]]
+			c.wbuf = c.wbuf[:start]
 			_ = c.send(errorResponse(sqlerr.Convert(err), severityError))
 		}
-		c.wbuf = append(c.wbuf, rest...)
+		end := len(held)
+		if i+1 < len(offsets) {
+			end = offsets[i+1] - offsets[0]
+		}
+		c.wbuf = append(c.wbuf, held[at-offsets[0]:end]...)
 	}
 }
