@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/outpostdb/outpost/kv/liveness"
@@ -13,23 +14,52 @@ import (
 // coreForwarder is the sql.Forwarder of an edge node: it sends forwarded
 // write transactions to a core node over the node's RPC connections (the
 // same links, and simulated latencies, as everything else).
-type coreForwarder struct{ s *Server }
+type coreForwarder struct {
+	s *Server
+	// The last pick, reused for targetTTL (picking scans the range cache
+	// and the node table) unless a call to it failed.
+	mu     sync.Mutex
+	picked int32
+	at     time.Time
+}
 
-func (f coreForwarder) Forward(ctx context.Context, to int32, req []byte) ([]byte, int32, error) {
+const targetTTL = time.Second
+
+func (f *coreForwarder) Forward(ctx context.Context, to int32, req []byte) ([]byte, int32, error) {
 	if to == 0 {
 		var err error
-		if to, err = f.target(); err != nil {
+		if to, err = f.cachedTarget(); err != nil {
 			return nil, 0, err
 		}
 	}
 	resp, err := f.s.rpc.CallSQL(ctx, to, req)
+	if err != nil {
+		f.mu.Lock()
+		f.picked = 0
+		f.mu.Unlock()
+	}
 	return resp, to, err
 }
 
+func (f *coreForwarder) cachedTarget() (int32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.picked != 0 && time.Since(f.at) < targetTTL {
+		return f.picked, nil
+	}
+	to, err := f.target()
+	if err != nil {
+		return 0, err
+	}
+	f.picked, f.at = to, time.Now()
+	return to, nil
+}
+
 // target picks the core node to forward to: a node that may hold voters,
-// live ones first, preferring the one this node's router believes holds the most leases
-// (its commit is then mostly local there), then the nearest.
-func (f coreForwarder) target() (int32, error) {
+// live ones first, preferring the one this node's router believes holds
+// the most leases (its commit is then mostly local there), then the
+// nearest.
+func (f *coreForwarder) target() (int32, error) {
 	s := f.s
 	s.dbMu.RLock()
 	live := s.live

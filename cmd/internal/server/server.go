@@ -190,7 +190,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		sqlCfg.FollowerReadOffset = lag + 3*every
 	}
 	if cfg.Edge && sqlCfg.Forwarder == nil {
-		sqlCfg.Forwarder = coreForwarder{s}
+		sqlCfg.Forwarder = &coreForwarder{s: s}
 	}
 	s.sql = sql.NewServer(s.db, sqlCfg)
 	s.rpc.SetSQLHandler(s.sql.ServeForwarded)
