@@ -263,7 +263,7 @@ func (s *Session) negotiateBounded(ctx context.Context, spec readSpec) (hlc.Time
 	if fr == nil {
 		return hlc.Timestamp{}, "no follower reads on this node"
 	}
-	ts, _, ok := fr.LocalServable(ctx, allKeys)
+	ts, ok := fr.LocalServable(ctx, allKeys)
 	if !ok {
 		return hlc.Timestamp{}, "no local replica can serve follower reads"
 	}
@@ -634,7 +634,7 @@ func formatHLC(ts hlc.Timestamp) string {
 func (s *Session) describeTxn(ctx context.Context, st *parser.Statement) *kv.Txn {
 	fr := s.srv.cfg.FollowerReads
 	if fr != nil && (st.AsOf != nil || (isReadOnlyQuery(st) && s.sessionReadSpec() != nil)) {
-		if ts, _, ok := fr.LocalServable(ctx, allKeys); ok {
+		if ts, ok := fr.LocalServable(ctx, allKeys); ok {
 			if now := s.srv.db.Clock().Now(); now.Less(ts) {
 				ts = now
 			}

@@ -26,8 +26,7 @@ type FollowerReads interface {
 	// LocalServable returns the newest timestamp at which this node's
 	// local replicas of every span in spans can serve a consistent read
 	// (each replica's closed timestamp, with the matching log position
-	// applied), and a description of the replica(s) that would serve
-	// ("n4 r12 non-voter"). ok is false when some span has no local
+	// applied). ok is false when some span has no local
 	// replica able to serve follower reads; the statement then reads from
 	// the leaseholder. The returned timestamp may be in the past only:
 	// callers clamp it to their clock. Safe for concurrent use; it is on
@@ -35,7 +34,7 @@ type FollowerReads interface {
 	// of describing follower-read statements, so it must answer from
 	// memory without blocking. (Who actually served a read is reported
 	// by the router through a kvrpc.ReadLog, not predicted here.)
-	LocalServable(ctx context.Context, spans []kvpb.Span) (ts hlc.Timestamp, replica string, ok bool)
+	LocalServable(ctx context.Context, spans []kvpb.Span) (ts hlc.Timestamp, ok bool)
 }
 
 // Metrics are the SQL layer's counters, read by the node's /metrics.

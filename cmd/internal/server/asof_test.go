@@ -196,8 +196,8 @@ type fakeFollowerReads struct {
 	lag time.Duration
 }
 
-func (f *fakeFollowerReads) LocalServable(ctx context.Context, spans []kvpb.Span) (hlc.Timestamp, string, bool) {
-	return f.srv.clock.Now().Add(-f.lag), "n1 r1 test-replica", true
+func (f *fakeFollowerReads) LocalServable(ctx context.Context, spans []kvpb.Span) (hlc.Timestamp, bool) {
+	return f.srv.clock.Now().Add(-f.lag), true
 }
 
 // TestBoundedStalenessHook: bounded reads use the hook's timestamp when it

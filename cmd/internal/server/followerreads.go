@@ -3,8 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/outpostdb/outpost/kv/hlc"
 	"github.com/outpostdb/outpost/kv/keys"
@@ -18,7 +17,7 @@ import (
 // what it has closed and applied.
 type storeFollowerReads struct{ s *Server }
 
-func (f storeFollowerReads) LocalServable(_ context.Context, spans []kvpb.Span) (hlc.Timestamp, string, bool) {
+func (f storeFollowerReads) LocalServable(_ context.Context, spans []kvpb.Span) (hlc.Timestamp, bool) {
 	var descs []kvpb.RangeDescriptor
 	var reps []*replication.Replica
 	for _, r := range f.s.store.Replicas() {
@@ -27,58 +26,29 @@ func (f storeFollowerReads) LocalServable(_ context.Context, spans []kvpb.Span) 
 		}
 	}
 	var min hlc.Timestamp
-	var used []string
-	types := map[kvpb.ReplicaType]bool{}
-	self := f.s.nodeID
 	now := f.s.clock.Now()
-	leaseholder := false
 	for _, sp := range spans {
 		cur := sp.Key
 		if bytes.Compare(cur, keys.FirstRangeStart) < 0 {
 			cur = keys.FirstRangeStart
 		}
 		for bytes.Compare(cur, sp.EndKey) < 0 {
-			i := -1
-			for j := range descs {
-				if descs[j].ContainsKey(cur) {
-					i = j
-					break
-				}
-			}
+			i := slices.IndexFunc(descs, func(d kvpb.RangeDescriptor) bool { return d.ContainsKey(cur) })
 			if i < 0 {
-				return hlc.Timestamp{}, "", false
+				return hlc.Timestamp{}, false
 			}
 			c := reps[i].ClosedTimestamp()
 			if reps[i].CheckServe(nil, now) == nil {
-				c, leaseholder = now, true
+				c = now // the leaseholder serves the present
 			}
 			if c.IsEmpty() {
-				return hlc.Timestamp{}, "", false
+				return hlc.Timestamp{}, false
 			}
 			if min.IsEmpty() || c.Less(min) {
 				min = c
 			}
-			used = append(used, fmt.Sprintf("r%d", descs[i].RangeID))
-			if rd, ok := descs[i].Replica(self); ok {
-				types[rd.Type] = true
-			}
 			cur = descs[i].EndKey
 		}
 	}
-	if min.IsEmpty() {
-		return hlc.Timestamp{}, "", false
-	}
-	kind := []string{}
-	for _, t := range []kvpb.ReplicaType{kvpb.Voter, kvpb.NonVoter} {
-		if types[t] {
-			kind = append(kind, t.String())
-		}
-	}
-	if leaseholder {
-		kind = append(kind, "leaseholder")
-	}
-	if len(used) > 4 {
-		used = append(used[:3], fmt.Sprintf("… (%d ranges)", len(used)))
-	}
-	return min, fmt.Sprintf("n%d %s %s", self, strings.Join(used, ","), strings.Join(kind, "/")), true
+	return min, !min.IsEmpty()
 }
