@@ -171,7 +171,7 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 			return nil, ctx.Err()
 		}
 		s.srv.forwarding.failures.Add(1)
-		if !req.writes() {
+		if req.readOnly {
 			return nil, sqlerr.New(sqlerr.SystemError, "could not reach the core for a strong read: %v", err).
 				WithHint("A follower read (AS OF SYSTEM TIME with_max_staleness('10s'), or SET default_transaction_use_follower_reads = on) is served by this node's replicas.")
 		}
@@ -209,8 +209,11 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 }
 
 // forwardSimple forwards a simple query and relays its results.
-func (s *Session) forwardSimple(ctx context.Context, query string, w ResultWriter) error {
-	req := &forwardRequest{Query: query}
+func (s *Session) forwardSimple(ctx context.Context, query string, stmts []parser.Statement, w ResultWriter) error {
+	req := &forwardRequest{Query: query, readOnly: s.mode == noTxn}
+	for i := range stmts {
+		req.readOnly = req.readOnly && isReadOnlyQuery(&stmts[i])
+	}
 	if s.remote != nil {
 		req.Session = s.remote.id
 	} else if s.mode == explicitTxn {
@@ -269,6 +272,10 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 		}
 		e.ParamOIDs = append(e.ParamOIDs, oid)
 	}
+	if len(s.deferred) == 0 {
+		s.deferredReadOnly = !remote && !s.openRemote
+	}
+	s.deferredReadOnly = s.deferredReadOnly && isReadOnlyQuery(st)
 	s.deferred = append(s.deferred, e)
 	return true
 }
@@ -296,7 +303,7 @@ func (s *Session) RunDeferred(ctx context.Context, final bool) (replay func(i in
 	if len(execs) == 0 && !(final && s.Holding()) {
 		return replay, 0, nil
 	}
-	req := &forwardRequest{Execs: execs}
+	req := &forwardRequest{Execs: execs, readOnly: s.deferredReadOnly && s.remote == nil}
 	if s.remote != nil {
 		req.Session = s.remote.id
 	} else if s.openRemote {

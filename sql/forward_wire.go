@@ -7,7 +7,6 @@ package sql
 
 import (
 	"github.com/outpostdb/outpost/sql/catalog"
-	"github.com/outpostdb/outpost/sql/parser"
 	"github.com/outpostdb/outpost/sql/sqlerr"
 )
 
@@ -28,6 +27,9 @@ type forwardRequest struct {
 	// Hold keeps an implicit transaction open on a kept session: the
 	// batch's Sync has not come yet.
 	Hold bool `json:"hold,omitempty"`
+	// readOnly: strong reads only, outside a transaction (the edge's
+	// decision, for its error when the core cannot be reached).
+	readOnly bool
 	// Seqs is the session's sequence state (currval, lastval), both
 	// ways: the work sees the edge session's, and the edge session takes
 	// the core's after it.
@@ -39,31 +41,6 @@ type forwardRequest struct {
 type forwardSeqs struct {
 	Curr map[uint64]int64 `json:"curr,omitempty"`
 	Last *int64           `json:"last,omitempty"`
-}
-
-// writes reports whether the request may write (else it is strong reads
-// only, which the edge parses the same way to decide).
-func (r *forwardRequest) writes() bool {
-	p := parser.New()
-	texts := []string{r.Query}
-	if len(r.Execs) > 0 {
-		texts = texts[:0]
-		for _, e := range r.Execs {
-			texts = append(texts, e.SQL)
-		}
-	}
-	for _, text := range texts {
-		stmts, err := p.Parse(text)
-		if err != nil {
-			return true
-		}
-		for i := range stmts {
-			if !isReadOnlyQuery(&stmts[i]) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // forwardExec is one Execute of a bound portal: the statement, the

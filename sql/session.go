@@ -67,6 +67,8 @@ type Session struct {
 	// deferred are the Executes of the current extended-protocol batch
 	// that will be forwarded to the core at its end (forward.go).
 	deferred []forwardExec
+	// deferredReadOnly: they are strong reads outside a transaction.
+	deferredReadOnly bool
 	// uncounted: a session for forwarded work, not counted against the
 	// role's connection limit here; fwdVersion: the catalog version it
 	// was opened at (forwardPool).
@@ -208,7 +210,7 @@ func (s *Session) ExecSimple(ctx context.Context, query string, w ResultWriter) 
 		return w.EmptyQuery()
 	}
 	if s.shouldForwardSimple(stmts) {
-		err := s.forwardSimple(ctx, query, w)
+		err := s.forwardSimple(ctx, query, stmts, w)
 		if err != nil {
 			s.srv.metrics.stmtErrors.Add(1)
 		}
