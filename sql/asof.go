@@ -629,11 +629,16 @@ func formatHLC(ts hlc.Timestamp) string {
 // describeTxn is the throwaway transaction describe reads the catalog in.
 // A statement that will read from a local replica (AS OF, or the session's
 // follower-read settings) is described from the local replicas too, so
-// that preparing it on an edge node cut off from the core still works;
-// otherwise (or if the local replicas serve nothing) the read is strong.
+// that preparing it on an edge node cut off from the core still works; so
+// is one the edge will forward to the core (which plans it again there), so
+// that preparing it costs no round trip. Otherwise (or if the local
+// replicas serve nothing, or their catalog does not know a name yet:
+// describe retries) the read is strong.
 func (s *Session) describeTxn(ctx context.Context, st *parser.Statement) *kv.Txn {
 	fr := s.srv.cfg.FollowerReads
-	if fr != nil && (st.AsOf != nil || (isReadOnlyQuery(st) && s.sessionReadSpec() != nil)) {
+	local := st.AsOf != nil || (isReadOnlyQuery(st) && s.sessionReadSpec() != nil) ||
+		(s.forwardsWrites() && (isForwardableWrite(st) || isForwardableRead(st)))
+	if fr != nil && local {
 		if ts, ok := fr.LocalServable(ctx, allKeys); ok {
 			if now := s.srv.db.Clock().Now(); now.Less(ts) {
 				ts = now

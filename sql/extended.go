@@ -117,16 +117,17 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 	for len(p.paramTypes) < st.NumParams {
 		p.paramTypes = append(p.paramTypes, nil)
 	}
-	own := s.txn == nil
+	// A statement that will run on the core is described here in a
+	// throwaway transaction too, even inside a transaction (forward_txn.go).
+	own := s.txn == nil || s.remote != nil || s.startsRemote(st)
 	if own {
+		outer := s.txn
 		s.txn = s.describeTxn(ctx, st)
-	}
-	defer func() {
-		if own {
+		defer func() {
 			s.txn.Rollback(ctx)
-			s.txn = nil
-		}
-	}()
+			s.txn = outer
+		}()
+	}
 	cols, paramTypes, err := s.plan(ctx, st, p.paramTypes)
 	if err != nil && own && s.txn.IsReadOnly() {
 		// The local replicas' catalog may predate an object the

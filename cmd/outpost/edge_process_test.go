@@ -126,6 +126,13 @@ func TestEdgeProcessCluster(t *testing.T) {
 		t.Fatalf("write on the cut-off edge: %v (want a PostgreSQL error)", err)
 	}
 	t.Logf("write on the cut-off edge: %s %s", pe.Code, pe.Message)
+	sctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	err = edge.QueryRow(sctx, "SELECT v FROM kv WHERE k = 3").Scan(&v)
+	cancel()
+	if !errors.As(err, &pe) {
+		t.Fatalf("strong read on the cut-off edge: %v (want a PostgreSQL error)", err)
+	}
+	t.Logf("strong read on the cut-off edge: %s %s", pe.Code, pe.Message)
 	resume()
 	if _, err := edge.Exec(ctx, "INSERT INTO kv VALUES (11, 'after')"); err != nil {
 		t.Fatalf("write after the core resumed: %v", err)
