@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outpostdb/outpost/kv/kvtest"
-	"github.com/outpostdb/outpost/sql"
 )
 
 // FuzzServeForwarded feeds arbitrary bytes to the core's side of write
@@ -28,21 +26,7 @@ func FuzzServeForwarded(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	ctx := context.Background()
-	n := kvtest.Start(f, kvtest.Options{})
-	srv := sql.NewServer(n.DB, sql.Config{StatementMemoryBytes: 8 << 20})
-	if err := srv.Bootstrap(ctx); err != nil {
-		f.Fatal(err)
-	}
-	setup, err := srv.NewSession(ctx, sql.SessionArgs{User: "root", Database: "defaultdb"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, q := range []string{"CREATE TABLE t (a INT PRIMARY KEY)", "CREATE SEQUENCE s"} {
-		if err := setup.ExecSimple(ctx, q, discard{}); err != nil {
-			f.Fatal(err)
-		}
-	}
-	setup.Close()
+	srv := startFuzzServer(f, []string{"CREATE TABLE t (a INT PRIMARY KEY)", "CREATE SEQUENCE s"})
 	f.Fuzz(func(t *testing.T, req []byte) {
 		// Kept sessions (keep) of earlier inputs may hold locks until
 		// their edge ends them, which no edge here does: a statement

@@ -45,21 +45,7 @@ func FuzzSession(f *testing.F) {
 		f.Add(s)
 	}
 	ctx := context.Background()
-	n := kvtest.Start(f, kvtest.Options{})
-	srv := sql.NewServer(n.DB, sql.Config{StatementMemoryBytes: 8 << 20})
-	if err := srv.Bootstrap(ctx); err != nil {
-		f.Fatal(err)
-	}
-	setup, err := srv.NewSession(ctx, sql.SessionArgs{User: "root", Database: "defaultdb"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, q := range fuzzSchema {
-		if err := setup.ExecSimple(ctx, q, discard{}); err != nil {
-			f.Fatalf("%s: %v", q, err)
-		}
-	}
-	setup.Close()
+	srv := startFuzzServer(f, fuzzSchema)
 	f.Fuzz(func(t *testing.T, query string) {
 		s, err := srv.NewSession(ctx, sql.SessionArgs{User: "root", Database: "defaultdb"})
 		if err != nil {
@@ -86,4 +72,26 @@ func FuzzSession(f *testing.F) {
 			t.Fatalf("session unusable after %q: %v", query, err)
 		}
 	})
+}
+
+// startFuzzServer starts a SQL server over a real (in-memory) kv with
+// schema run as root in defaultdb.
+func startFuzzServer(f *testing.F, schema []string) *sql.Server {
+	ctx := context.Background()
+	n := kvtest.Start(f, kvtest.Options{})
+	srv := sql.NewServer(n.DB, sql.Config{StatementMemoryBytes: 8 << 20})
+	if err := srv.Bootstrap(ctx); err != nil {
+		f.Fatal(err)
+	}
+	setup, err := srv.NewSession(ctx, sql.SessionArgs{User: "root", Database: "defaultdb"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer setup.Close()
+	for _, q := range schema {
+		if err := setup.ExecSimple(ctx, q, discard{}); err != nil {
+			f.Fatalf("%s: %v", q, err)
+		}
+	}
+	return srv
 }
