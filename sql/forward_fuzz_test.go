@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
-
 )
 
 // FuzzServeForwarded feeds arbitrary bytes to the core's side of write
