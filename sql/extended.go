@@ -119,7 +119,7 @@ func (s *Session) describe(ctx context.Context, p *prepared) error {
 	}
 	// A statement that will run on the core is described here in a
 	// throwaway transaction too, even inside a transaction (forward_txn.go).
-	own := s.txn == nil || s.remote != nil || s.startsRemote(st)
+	own := s.txn == nil || s.fwd.remote != nil || s.startsRemote(st)
 	if own {
 		outer := s.txn
 		s.txn = s.describeTxn(ctx, st)
@@ -241,7 +241,7 @@ func (s *Session) Execute(ctx context.Context, name string, maxRows int, w Resul
 	if pt.p.stmt == nil {
 		return false, w.EmptyQuery()
 	}
-	if s.remote != nil {
+	if s.fwd.remote != nil {
 		// What DeferExecute did not take cannot run here: the
 		// transaction lives on the core.
 		return false, s.batchError(errRemotePortal)

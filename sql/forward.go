@@ -35,6 +35,7 @@ import (
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/outpostdb/outpost/kv"
 	"github.com/outpostdb/outpost/sql/parser"
 	"github.com/outpostdb/outpost/sql/sqlerr"
 )
@@ -46,6 +47,28 @@ type Forwarder interface {
 	// Forward sends req to core node node (0: the Forwarder picks one)
 	// and returns the answer and the node that gave it.
 	Forward(ctx context.Context, node int32, req []byte) (resp []byte, from int32, err error)
+}
+
+// forwardState is a session's part in forwarding.
+type forwardState struct {
+	// deferred are the Executes of the current extended-protocol batch
+	// that will be forwarded to the core at its end; deferredReadOnly:
+	// they are strong reads outside a transaction.
+	deferred         []forwardExec
+	deferredReadOnly bool
+	// remote is the core session running this session's transaction,
+	// when it was forwarded (forward_txn.go); openRemote: the deferred
+	// Executes open one.
+	remote     *remoteTxn
+	openRemote bool
+	// ranHere is the transaction a statement last ran in on this node:
+	// one that did cannot move to the core.
+	ranHere *kv.Txn
+	// uncounted: a session for forwarded work on the core, not counted
+	// against the role's connection limit there; version: the catalog
+	// version it was opened at (forwardPool).
+	uncounted bool
+	version   uint64
 }
 
 // ---- the edge side ----
@@ -108,7 +131,7 @@ func (s *Session) forwardsWrites() bool {
 // and at least one write, or every one a strong read of user tables (the
 // session's settings do not make it a follower read).
 func (s *Session) shouldForwardSimple(stmts []parser.Statement) bool {
-	if s.remote != nil {
+	if s.fwd.remote != nil {
 		return true // the transaction runs on the core
 	}
 	if s.mode == explicitTxn {
@@ -164,7 +187,7 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 	if err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.InternalError, "encoding forwarded statement")
 	}
-	out, from, err := s.srv.cfg.Forwarder.Forward(ctx, s.remote.nodeOrZero(), b)
+	out, from, err := s.srv.cfg.Forwarder.Forward(ctx, s.fwd.remote.nodeOrZero(), b)
 	if err != nil {
 		s.remoteLost(ctx)
 		if ctx.Err() != nil {
@@ -214,8 +237,8 @@ func (s *Session) forwardSimple(ctx context.Context, query string, stmts []parse
 	for i := range stmts {
 		req.readOnly = req.readOnly && isReadOnlyQuery(&stmts[i])
 	}
-	if s.remote != nil {
-		req.Session = s.remote.id
+	if s.fwd.remote != nil {
+		req.Session = s.fwd.remote.id
 	} else if s.mode == explicitTxn {
 		req.Keep, req.Begin = true, true
 	}
@@ -248,19 +271,19 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 		return false
 	}
 	st := pt.p.stmt
-	remote := s.remote != nil || s.openRemote
+	remote := s.fwd.remote != nil || s.fwd.openRemote
 	switch {
 	case remote:
 		// Everything of a forwarded transaction goes, but COPY.
 		if st.Session != nil && st.Session.Copy != nil {
 			return false
 		}
-	case len(s.deferred) > 0:
+	case len(s.fwd.deferred) > 0:
 		if st.Session != nil || st.AsOf != nil || !(isForwardableWrite(st) || isReadOnlyQuery(st)) {
 			return false
 		}
 	case s.startsRemote(st):
-		s.openRemote = true
+		s.fwd.openRemote = true
 	case !s.startsForwarding(st):
 		return false
 	}
@@ -272,11 +295,11 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 		}
 		e.ParamOIDs = append(e.ParamOIDs, oid)
 	}
-	if len(s.deferred) == 0 {
-		s.deferredReadOnly = !remote && !s.openRemote
+	if len(s.fwd.deferred) == 0 {
+		s.fwd.deferredReadOnly = !remote && !s.fwd.openRemote
 	}
-	s.deferredReadOnly = s.deferredReadOnly && isReadOnlyQuery(st)
-	s.deferred = append(s.deferred, e)
+	s.fwd.deferredReadOnly = s.fwd.deferredReadOnly && isReadOnlyQuery(st)
+	s.fwd.deferred = append(s.fwd.deferred, e)
 	return true
 }
 
@@ -287,8 +310,8 @@ func (s *Session) DeferExecute(name string, maxRows int) bool {
 // transaction rolled back, as PostgreSQL's does when a batch fails); a
 // call that did not complete fails at 0.
 func (s *Session) RunDeferred(ctx context.Context, final bool) (replay func(i int, w ResultWriter) error, failed int, err error) {
-	execs := s.deferred
-	s.deferred = nil
+	execs := s.fwd.deferred
+	s.fwd.deferred = nil
 	resp := &forwardResponse{}
 	replay = func(i int, w ResultWriter) error {
 		for k := range resp.Events {
@@ -303,13 +326,13 @@ func (s *Session) RunDeferred(ctx context.Context, final bool) (replay func(i in
 	if len(execs) == 0 && !(final && s.Holding()) {
 		return replay, 0, nil
 	}
-	req := &forwardRequest{Execs: execs, readOnly: s.deferredReadOnly && s.remote == nil}
-	if s.remote != nil {
-		req.Session = s.remote.id
-	} else if s.openRemote {
+	req := &forwardRequest{Execs: execs, readOnly: s.fwd.deferredReadOnly && s.fwd.remote == nil}
+	if s.fwd.remote != nil {
+		req.Session = s.fwd.remote.id
+	} else if s.fwd.openRemote {
 		req.Keep, req.Begin = true, true
 	}
-	s.openRemote = false
+	s.fwd.openRemote = false
 	if s.mode == noTxn && !final {
 		// The batch goes on (a Flush, say): its implicit transaction
 		// must stay open on the core until Sync.

@@ -217,7 +217,7 @@ func (p *forwardPool) take(ctx context.Context, srv *Server, req *forwardRequest
 	if err != nil {
 		return nil, err
 	}
-	sess.fwdVersion = version
+	sess.fwd.version = version
 	return sess, nil
 }
 
@@ -240,7 +240,7 @@ func (p *forwardPool) put(sess *Session, req *forwardRequest) {
 		sess.Close()
 		return
 	}
-	p.idle[key] = append(p.idle[key], &pooledSession{sess: sess, version: sess.fwdVersion})
+	p.idle[key] = append(p.idle[key], &pooledSession{sess: sess, version: sess.fwd.version})
 }
 
 // forwardCounters count forwarded work on the edge side.

@@ -42,7 +42,7 @@ func (r *remoteTxn) nodeOrZero() int32 {
 // move to the core now: fresh (nothing read or written here, no
 // savepoint), read-write, not at a fixed timestamp.
 func (s *Session) canStartRemote() bool {
-	if s.mode != explicitTxn || s.failed || s.remote != nil || s.txn == nil || !s.forwardsWrites() {
+	if s.mode != explicitTxn || s.failed || s.fwd.remote != nil || s.txn == nil || !s.forwardsWrites() {
 		return false
 	}
 	if _, hist := s.historical(); hist {
@@ -51,7 +51,7 @@ func (s *Session) canStartRemote() bool {
 	// Preparing and describing statements read the catalog in the
 	// transaction; that does not tie it here (the core reads the catalog
 	// again), but any statement run here does.
-	return s.ranHere != s.txn && !s.txn.Wrote() && !s.txn.IsReadOnly() && len(s.savepoints) == 0 && !s.wroteCatalog
+	return s.fwd.ranHere != s.txn && !s.txn.Wrote() && !s.txn.IsReadOnly() && len(s.savepoints) == 0 && !s.wroteCatalog
 }
 
 // startsRemote reports whether st, as the next statement of the
@@ -64,7 +64,7 @@ func (s *Session) startsRemote(st *parser.Statement) bool {
 // work of an explicit transaction.
 func (s *Session) followRemote(ctx context.Context, resp *forwardResponse, from int32) {
 	if resp.Session == 0 {
-		s.remote = nil
+		s.fwd.remote = nil
 		if s.mode != explicitTxn {
 			return // a held implicit transaction ended with its batch
 		}
@@ -79,7 +79,7 @@ func (s *Session) followRemote(ctx context.Context, resp *forwardResponse, from 
 		}
 		return
 	}
-	s.remote = &remoteTxn{id: resp.Session, node: from}
+	s.fwd.remote = &remoteTxn{id: resp.Session, node: from}
 	if TxnStatus(resp.Status) != TxnIdle {
 		// (A held implicit transaction reports idle: it is still the
 		// batch's, not the client's.)
@@ -90,23 +90,23 @@ func (s *Session) followRemote(ctx context.Context, resp *forwardResponse, from 
 
 // Holding reports an implicit transaction of the current batch held open
 // on the core (Forwarding, in pgwire).
-func (s *Session) Holding() bool { return s.remote != nil && s.mode != explicitTxn }
+func (s *Session) Holding() bool { return s.fwd.remote != nil && s.mode != explicitTxn }
 
 // remoteLost forgets a kept core session after a call that did not
 // complete: the transaction's fate is unknown, the client must roll back.
 func (s *Session) remoteLost(ctx context.Context) {
-	if s.remote == nil {
+	if s.fwd.remote == nil {
 		return
 	}
-	s.remote = nil
+	s.fwd.remote = nil
 	s.failed = true
 }
 
 // closeRemote rolls back the kept core session of a session going away,
 // in the background.
 func (s *Session) closeRemote() {
-	r := s.remote
-	s.remote = nil
+	r := s.fwd.remote
+	s.fwd.remote = nil
 	if r == nil {
 		return
 	}

@@ -164,7 +164,7 @@ func (s *Server) openSession(ctx context.Context, args SessionArgs, counted bool
 		}
 	}
 	sess := newSession(s, args, dbID, dbName)
-	sess.uncounted = !counted
+	sess.fwd.uncounted = !counted
 	if err := sess.observeToken(); err != nil {
 		sess.Close()
 		return nil, err

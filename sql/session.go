@@ -64,24 +64,8 @@ type Session struct {
 	pendingNotices []*sqlerr.Error
 	// edge is the historical/follower read state (asof.go).
 	edge edgeState
-	// deferred are the Executes of the current extended-protocol batch
-	// that will be forwarded to the core at its end (forward.go).
-	deferred []forwardExec
-	// deferredReadOnly: they are strong reads outside a transaction.
-	deferredReadOnly bool
-	// uncounted: a session for forwarded work, not counted against the
-	// role's connection limit here; fwdVersion: the catalog version it
-	// was opened at (forwardPool).
-	uncounted  bool
-	fwdVersion uint64
-	// remote is the core session running this session's explicit
-	// transaction, when it was forwarded (forward_txn.go); openRemote:
-	// the deferred Executes open one.
-	remote     *remoteTxn
-	openRemote bool
-	// ranHere is the transaction a statement last ran in on this node:
-	// one that did cannot move to the core.
-	ranHere *kv.Txn
+	// fwd is the session's write-forwarding state (forward.go).
+	fwd forwardState
 }
 
 func (s *Session) flushNotices(w ResultWriter) error {
@@ -113,7 +97,7 @@ func newSession(srv *Server, args SessionArgs, dbID catalog.ID, dbName string) *
 // Close ends the session, rolling back any open transaction.
 func (s *Session) Close() {
 	s.closeRemote()
-	if !s.uncounted {
+	if !s.fwd.uncounted {
 		s.srv.releaseConn(s.user)
 	}
 	if s.txn != nil {
@@ -484,7 +468,7 @@ func (s *Session) planOnly(ctx context.Context, st *parser.Statement, paramTypes
 
 // execute plans and starts a statement in s.txn.
 func (s *Session) execute(ctx context.Context, st *parser.Statement, params []types.Datum, paramTypes []*types.T) (*result, error) {
-	s.ranHere = s.txn
+	s.fwd.ranHere = s.txn
 	sctx, cancel := s.vars.statementContext(ctx)
 	if err := s.prepareRead(sctx, st, params, paramTypes); err != nil {
 		cancel()

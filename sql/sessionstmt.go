@@ -19,7 +19,7 @@ func (s *Session) runSessionStmt(ctx context.Context, st *parser.Statement, w Re
 	case pgdialect.Begin, pgdialect.Commit, pgdialect.Rollback, pgdialect.Set, pgdialect.SetTransaction,
 		pgdialect.Reset, pgdialect.Show, pgdialect.Discard, pgdialect.Deallocate, pgdialect.Prepare, pgdialect.Noop:
 	default:
-		s.ranHere = s.txn // it may read or write in the transaction
+		s.fwd.ranHere = s.txn // it may read or write in the transaction
 	}
 	switch ss.Kind {
 	case pgdialect.Begin:
