@@ -31,6 +31,7 @@ package sql
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -44,10 +45,24 @@ import (
 // its answer, both opaque (forward_wire.go encodes them). An error means the
 // call did not complete; whether the work ran there is then unknown.
 type Forwarder interface {
+	// An error wrapping ErrForwardNotSent means the request never left:
+	// nothing ran on the core.
 	// Forward sends req to core node node (0: the Forwarder picks one)
 	// and returns the answer and the node that gave it.
 	Forward(ctx context.Context, node int32, req []byte) (resp []byte, from int32, err error)
 }
+
+// ErrForwardNotSent is wrapped by Forwarder errors for requests that were
+// never sent (NotSent makes one).
+var ErrForwardNotSent = errors.New("not sent")
+
+// NotSent marks err as a Forwarder error for a request that was never
+// sent, keeping err's message.
+func NotSent(err error) error { return notSent{err} }
+
+type notSent struct{ error }
+
+func (e notSent) Unwrap() []error { return []error{e.error, ErrForwardNotSent} }
 
 // forwardState is a session's part in forwarding.
 type forwardState struct {
@@ -197,6 +212,10 @@ func (s *Session) forward(ctx context.Context, req *forwardRequest) (*forwardRes
 		if req.readOnly {
 			return nil, sqlerr.New(sqlerr.SystemError, "could not reach the core for a strong read: %v", err).
 				WithHint("A follower read (AS OF SYSTEM TIME with_max_staleness('10s'), or SET default_transaction_use_follower_reads = on) is served by this node's replicas.")
+		}
+		if errors.Is(err, ErrForwardNotSent) {
+			return nil, sqlerr.New(sqlerr.SystemError, "could not reach the core to forward the write: %v", err).
+				WithDetail("Nothing was sent: the write did not happen.")
 		}
 		return nil, sqlerr.New(sqlerr.StatementCompletionUnknown,
 			"could not forward the write to the core: %v", err).

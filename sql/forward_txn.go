@@ -92,13 +92,14 @@ func (s *Session) followRemote(ctx context.Context, resp *forwardResponse, from 
 // on the core (Forwarding, in pgwire).
 func (s *Session) Holding() bool { return s.fwd.remote != nil && s.mode != explicitTxn }
 
-// remoteLost forgets a kept core session after a call that did not
-// complete: the transaction's fate is unknown, the client must roll back.
+// remoteLost gives up a kept core session after a call that did not
+// complete: the client must roll back; the core session is told to roll
+// back now (best effort) rather than hold its locks until it is reaped.
 func (s *Session) remoteLost(ctx context.Context) {
 	if s.fwd.remote == nil {
 		return
 	}
-	s.fwd.remote = nil
+	s.closeRemote()
 	s.failed = true
 }
 

@@ -133,12 +133,24 @@ func TestEdgeProcessCluster(t *testing.T) {
 		t.Fatalf("strong read on the cut-off edge: %v (want a PostgreSQL error)", err)
 	}
 	t.Logf("strong read on the cut-off edge: %s %s", pe.Code, pe.Message)
+	// The link is known down now: a write is refused without being sent,
+	// and says so (58000, not the ambiguous 40003).
+	sctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	_, err = edge.Exec(sctx, "INSERT INTO kv VALUES (101, 'never sent')")
+	cancel()
+	if !errors.As(err, &pe) || pe.Code != "58000" {
+		t.Fatalf("write on the cut-off edge, link known down: %v (want 58000)", err)
+	}
 	resume()
 	if _, err := edge.Exec(ctx, "INSERT INTO kv VALUES (11, 'after')"); err != nil {
 		t.Fatalf("write after the core resumed: %v", err)
 	}
 	if err := edge.QueryRow(ctx, "SELECT v FROM kv WHERE k = 11").Scan(&v); err != nil || v != "after" {
 		t.Fatalf("strong read after the core resumed: %q %v", v, err)
+	}
+	var unsent int
+	if err := edge.QueryRow(ctx, "SELECT count(*) FROM kv WHERE k = 101").Scan(&unsent); err != nil || unsent != 0 {
+		t.Fatalf("the write that was never sent: %d rows, %v", unsent, err)
 	}
 	resp, err := http.Get("http://" + edgeHTTP + "/metrics")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 )
 
@@ -26,9 +27,27 @@ func (n *Node) SetSQLHandler(h SQLHandler) {
 	n.mu.sql = h
 }
 
+// ErrNotSent wraps ErrUnavailable for a forwarded SQL call that was never
+// sent: the peer was not connected within DialTimeout.
+var ErrNotSent = fmt.Errorf("%w: the call was not sent", ErrUnavailable)
+
 // CallSQL makes one forwarded SQL call to node to, under the same faults as
-// batches.
+// batches. Unlike batches (which the router retries) a forwarded call is
+// not retried, so a peer whose connection is down (say, just back from a
+// partition) is given DialTimeout to reconnect, at once rather than after
+// the reconnection backoff; if it does not, the error wraps ErrNotSent:
+// nothing ran there.
 func (n *Node) CallSQL(ctx context.Context, to int32, req []byte) ([]byte, error) {
+	cc, err := n.conn(to)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	if cc.GetState() != connectivity.Ready {
+		cc.ResetConnectBackoff()
+		if err := n.waitReady(ctx, cc); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+		}
+	}
 	return n.invoke(ctx, to, sqlMethod, req)
 }
 

@@ -3,12 +3,15 @@ package server
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/outpostdb/outpost/kv/liveness"
+	"github.com/outpostdb/outpost/replication/rpc"
+	"github.com/outpostdb/outpost/sql"
 )
 
 // coreForwarder is the sql.Forwarder of an edge node: it sends forwarded
@@ -29,7 +32,7 @@ func (f *coreForwarder) Forward(ctx context.Context, to int32, req []byte) ([]by
 	if to == 0 {
 		var err error
 		if to, err = f.cachedTarget(); err != nil {
-			return nil, 0, err
+			return nil, 0, sql.NotSent(err)
 		}
 	}
 	resp, err := f.s.rpc.CallSQL(ctx, to, req)
@@ -37,6 +40,9 @@ func (f *coreForwarder) Forward(ctx context.Context, to int32, req []byte) ([]by
 		f.mu.Lock()
 		f.picked = 0
 		f.mu.Unlock()
+		if errors.Is(err, rpc.ErrNotSent) {
+			err = sql.NotSent(err)
+		}
 	}
 	return resp, to, err
 }
