@@ -19,9 +19,7 @@ import (
 	"github.com/outpostdb/outpost/kv/kvpb"
 	"github.com/outpostdb/outpost/kv/kvrpc"
 	"github.com/outpostdb/outpost/kv/local"
-	"github.com/outpostdb/outpost/kv/mvcc"
 	"github.com/outpostdb/outpost/kv/storage"
-	"github.com/outpostdb/outpost/replication/raftlog"
 	"github.com/outpostdb/outpost/replication/transport"
 )
 
@@ -446,9 +444,6 @@ func (s *Store) handleRaft(_ context.Context, from int32, msgs []transport.Messa
 				s.log.Error("cannot create replica", "range", m.RangeID, "err", err)
 				continue
 			}
-			if r == nil {
-				continue // a split is installing it: raft resends
-			}
 		}
 		r.step(m.Msg)
 	}
@@ -467,9 +462,6 @@ func (s *Store) createReplica(rangeID int64) (*Replica, error) {
 		return nil, ErrStoreStopped
 	default:
 	}
-	if installing, err := s.splitInstalling(rangeID); err != nil || installing {
-		return nil, err
-	}
 	r, err := newReplica(s, rangeID)
 	if err != nil {
 		return nil, err
@@ -478,31 +470,6 @@ func (s *Store) createReplica(rangeID int64) (*Replica, error) {
 	s.runReplica(r)
 	s.log.Info("replica created", "range", rangeID)
 	return r, nil
-}
-
-// splitInstalling reports a range whose state a split applied here has
-// written (its applied index) but whose replica installSplitRHS has not
-// created yet (its hard state, written under s.mu, is still behind): a
-// replica loaded now would be applied past its commit index, which raft
-// refuses. s.mu is held.
-func (s *Store) splitInstalling(rangeID int64) (bool, error) {
-	raw, ok, err := mvcc.GetUnversioned(s.cfg.Engine, keys.RangeAppliedStateKey(rangeID))
-	if err != nil || !ok {
-		return false, err
-	}
-	applied, err := decodeAppliedState(raw)
-	if err != nil {
-		return false, err
-	}
-	st, err := raftlog.Open(s.cfg.Engine, rangeID)
-	if err != nil {
-		return false, err
-	}
-	hs, _, err := st.InitialState()
-	if err != nil {
-		return false, err
-	}
-	return applied.raftIndex > hs.GetCommit(), nil
 }
 
 func (s *Store) sendRaft(rangeID int64, msgs []*raftpb.Message) {
